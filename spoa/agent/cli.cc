@@ -1,0 +1,101 @@
+// Command-line parsing: strict, every refusal is one line naming the offending argument.
+#include "agent/cli.h"
+
+#include <charconv>
+#include <string_view>
+
+namespace sticky::agent {
+
+const char* usage_text() {
+  return "Usage: sticky-agent [options]\n"
+         "  SPOE agent for HAProxy: session persistence and request routing.\n"
+         "\n"
+         "Options:\n"
+         "  --listen ADDR       listen on HOST:PORT, [IPv6]:PORT or unix:PATH (repeatable;\n"
+         "                      default 127.0.0.1:12345, or agent.listen in the config)\n"
+         "  --threads N         worker threads (default: number of cores)\n"
+         "  --config FILE       agent configuration (YAML); see haproxy-conf/agent/\n"
+         "  --check FILE        validate a configuration file and exit (0 = valid)\n"
+         "  --metrics ADDR      serve Prometheus metrics on HOST:PORT (GET /metrics)\n"
+         "  --log-level LEVEL   error, warn, info or debug (default info)\n"
+         "  --version           print the version and exit\n"
+         "  --help              print this help and exit\n";
+}
+
+bool parse_cli(int argc, const char* const* argv, CliOptions& out, std::string& error) {
+  out = CliOptions{};
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    std::string_view value;
+    bool has_inline = false;
+    if (const std::size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+      has_inline = true;
+    }
+    auto need_value = [&](std::string_view& v) {
+      if (has_inline) {
+        v = value;
+        return true;
+      }
+      if (i + 1 >= argc) {
+        error = "option " + std::string(arg) + " needs a value";
+        return false;
+      }
+      v = argv[++i];
+      return true;
+    };
+    std::string_view v;
+    if (arg == "--help" || arg == "-h") {
+      out.help = true;
+    } else if (arg == "--version" || arg == "-V") {
+      out.version = true;
+    } else if (arg == "--listen") {
+      if (!need_value(v)) return false;
+      io::ListenAddress a;
+      std::string why;
+      if (!io::parse_listen_address(v, a, why)) {
+        error = "--listen: " + why;
+        return false;
+      }
+      out.listen.push_back(std::move(a));
+    } else if (arg == "--threads") {
+      if (!need_value(v)) return false;
+      int n = 0;
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc() || p != v.data() + v.size() || n < 1 || n > 256) {
+        error = "--threads: expected a number from 1 to 256, got '" + std::string(v) + "'";
+        return false;
+      }
+      out.threads = n;
+    } else if (arg == "--config") {
+      if (!need_value(v)) return false;
+      out.config_path = std::string(v);
+    } else if (arg == "--check") {
+      if (!need_value(v)) return false;
+      out.check_path = std::string(v);
+    } else if (arg == "--metrics") {
+      if (!need_value(v)) return false;
+      io::ListenAddress a;
+      std::string why;
+      if (!io::parse_listen_address(v, a, why) || a.kind != io::ListenAddress::Kind::Tcp) {
+        error = "--metrics: expected HOST:PORT, got '" + std::string(v) + "'";
+        return false;
+      }
+      out.metrics_address = std::string(v);
+    } else if (arg == "--log-level") {
+      if (!need_value(v)) return false;
+      if (!log::parse_level(v, out.log_level)) {
+        error = "--log-level: expected error, warn, info or debug, got '" + std::string(v) + "'";
+        return false;
+      }
+      out.log_level_set = true;
+    } else {
+      error = "unknown option '" + std::string(argv[i]) + "' (see --help)";
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace sticky::agent

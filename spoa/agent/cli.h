@@ -1,0 +1,29 @@
+// Command-line options of the sticky-agent binary.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/log.h"
+#include "io/listen_address.h"
+
+namespace sticky::agent {
+
+struct CliOptions {
+  std::vector<io::ListenAddress> listen;  // empty = from config, else 127.0.0.1:12345
+  int threads = -1;                       // -1 = from config (0 there = number of cores)
+  std::string config_path;
+  std::string check_path;                 // --check: validate this config and exit
+  std::string metrics_address;            // HOST:PORT for the Prometheus text endpoint
+  log::Level log_level = log::Level::Info;
+  bool log_level_set = false;
+  bool help = false;
+  bool version = false;
+};
+
+// Parses argv. On error returns false with a one-line reason in `error` (exit code 2).
+bool parse_cli(int argc, const char* const* argv, CliOptions& out, std::string& error);
+
+const char* usage_text();
+
+}  // namespace sticky::agent

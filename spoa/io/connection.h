@@ -1,0 +1,96 @@
+// One SPOP connection from HAProxy: reassembles frames, drives the handshake, dispatches
+// NOTIFY messages to handlers and writes ACKs. Owned by its worker; single-threaded.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <ev.h>
+
+#include "base/bytes.h"
+#include "spop/frame.h"
+#include "spop/wire.h"
+
+namespace sticky::model {
+class Reply;
+}
+
+namespace sticky::io {
+
+class Worker;
+
+class Connection {
+ public:
+  enum class State : std::uint8_t {
+    AwaitHello,  // nothing but HAPROXY-HELLO is legal yet
+    Ready,       // NOTIFY and DISCONNECT are legal
+    Closing,     // a DISCONNECT went out (or must): no more input, close once flushed
+    Closed,
+  };
+
+  Connection(Worker& worker, int fd, std::uint64_t id);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start();
+  std::uint64_t id() const { return id_; }
+  State state() const { return state_; }
+  std::uint32_t inflight() const { return inflight_; }
+
+  // A reply for one of our NOTIFYs has no holds left: encode its ACK.
+  void complete(const model::Reply& reply);
+  // Writes what is buffered; called by the worker once per loop turn.
+  void flush();
+  // Graceful stop: say goodbye now if idle, else as soon as in-flight replies are answered.
+  void begin_shutdown();
+
+ private:
+  static void on_io(struct ev_loop* loop, ev_io* w, int revents);
+  static void on_timer(struct ev_loop* loop, ev_timer* w, int revents);
+  void on_readable();
+  void on_timeout();
+  void process_input();
+  // Returns false when the connection must stop reading (error or Closing).
+  bool handle_frame(const spop::Frame& f);
+  void handle_hello(const spop::Frame& f);
+  void handle_notify(const spop::Frame& f);
+  void handle_disconnect(const spop::Frame& f);
+  // Sends AGENT-DISCONNECT with status and reason, then closes once it is written.
+  void fail(spop::Status status, std::string_view detail);
+  void disconnect(spop::Status status, std::string_view message);
+  void close_now();
+  // Makes room for one frame of up to max_frame_size_ at the tail of the out buffer.
+  std::span<std::uint8_t> out_tail();
+  void commit_out(std::size_t n);
+  void update_io_interest();
+  void arm_timer();
+
+  Worker& worker_;
+  int fd_;
+  std::uint64_t id_;
+  State state_ = State::AwaitHello;
+  bool healthcheck_ = false;
+  bool shutting_down_ = false;
+  bool reading_paused_ = false;
+  bool processing_ = false;  // inside process_input()
+  std::uint32_t max_frame_size_;
+  std::uint32_t inflight_ = 0;
+  std::string engine_id_;
+
+  std::vector<std::uint8_t> in_;
+  std::size_t in_len_ = 0;
+  std::vector<std::uint8_t> out_;
+  std::size_t out_begin_ = 0;
+  std::size_t out_end_ = 0;
+
+  ev_io io_{};
+  ev_timer timer_{};
+  ev_tstamp last_progress_ = 0;  // last time a complete frame arrived
+  ev_tstamp accepted_at_ = 0;
+};
+
+}  // namespace sticky::io

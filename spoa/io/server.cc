@@ -1,0 +1,104 @@
+// Server wiring: one SO_REUSEPORT socket per worker per TCP address (the kernel spreads
+// connections), one shared socket per unix path (polled by every worker).
+#include "io/server.h"
+
+#include <csignal>
+#include <fcntl.h>
+#include <poll.h>
+#include <thread>
+#include <unistd.h>
+
+#include "base/log.h"
+
+namespace sticky::io {
+
+namespace {
+std::atomic<int> g_signal_pipe{-1};
+
+void on_signal(int) {
+  const int fd = g_signal_pipe.load();
+  if (fd >= 0) {
+    const char c = 1;
+    ssize_t ignored = ::write(fd, &c, 1);
+    (void)ignored;
+  }
+}
+}  // namespace
+
+Server::Server(ServerOptions options) : options_(std::move(options)) {
+  if (options_.threads <= 0)
+    options_.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+Server::~Server() {
+  workers_.clear();
+  for (int fd : shared_fds_) ::close(fd);
+  for (const auto& p : unix_paths_) ::unlink(p.c_str());
+  if (wake_pipe_[0] >= 0) {
+    ::close(wake_pipe_[0]);
+    ::close(wake_pipe_[1]);
+  }
+}
+
+bool Server::open(std::string& error) {
+  if (::pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) < 0) {
+    error = "pipe2 failed";
+    return false;
+  }
+  for (int i = 0; i < options_.threads; ++i)
+    workers_.push_back(std::make_unique<Worker>(i, options_.worker, open_connections_));
+  for (auto& a : options_.listen) {
+    if (a.kind == ListenAddress::Kind::Unix) {
+      const int fd = open_listener(a, false, error);
+      if (fd < 0) return false;
+      shared_fds_.push_back(fd);
+      unix_paths_.push_back(a.path);
+      for (auto& w : workers_) w->add_listener(fd, true);
+      ports_.push_back(0);
+      continue;
+    }
+    // With port 0 the first socket picks the port and the others must join that one.
+    ListenAddress addr = a;
+    for (auto& w : workers_) {
+      const int fd = open_listener(addr, true, error);
+      if (fd < 0) return false;
+      if (addr.port == 0) addr.port = bound_port(fd);
+      w->add_listener(fd, false);
+    }
+    ports_.push_back(addr.port);
+  }
+  return true;
+}
+
+void Server::setup_workers(const std::function<void(Worker&)>& setup) {
+  for (auto& w : workers_) setup(*w);
+}
+
+void Server::stop() {
+  const char c = 1;
+  ssize_t ignored = ::write(wake_pipe_[1], &c, 1);
+  (void)ignored;
+}
+
+void Server::run() {
+  g_signal_pipe.store(wake_pipe_[1]);
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  for (auto& w : workers_) w->start();
+  STICKY_LOG(Info, "serving with %d worker threads", options_.threads);
+  pollfd p{wake_pipe_[0], POLLIN, 0};
+  while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+  }
+  STICKY_LOG(Info, "shutting down: finishing in-flight frames");
+  for (auto& w : workers_) w->request_stop();
+  for (auto& w : workers_) w->join();
+  g_signal_pipe.store(-1);
+  STICKY_LOG(Info, "stopped");
+}
+
+}  // namespace sticky::io

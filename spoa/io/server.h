@@ -1,0 +1,49 @@
+// The agent's server: listeners, worker threads, signals, graceful shutdown.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/listen_address.h"
+#include "io/worker.h"
+
+namespace sticky::io {
+
+struct ServerOptions {
+  std::vector<ListenAddress> listen;
+  int threads = 0;  // 0 = number of cores
+  WorkerOptions worker;
+};
+
+class Server {
+ public:
+  explicit Server(ServerOptions options);
+  ~Server();
+
+  // Opens every listener and creates the workers. Returns false with `error` set (one line).
+  bool open(std::string& error);
+  // Called once per worker before it starts: register handlers, create per-worker clients.
+  void setup_workers(const std::function<void(Worker&)>& setup);
+  // Runs until SIGTERM or SIGINT (or stop()), then drains the workers and returns.
+  void run();
+  // Thread-safe request to stop run().
+  void stop();
+
+  const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
+  // TCP ports actually bound, in listen order (resolves port 0); 0 for unix sockets.
+  const std::vector<std::uint16_t>& bound_ports() const { return ports_; }
+
+ private:
+  ServerOptions options_;
+  std::atomic<std::int64_t> open_connections_{0};
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<int> shared_fds_;
+  std::vector<std::uint16_t> ports_;
+  std::vector<std::string> unix_paths_;
+  int wake_pipe_[2] = {-1, -1};
+};
+
+}  // namespace sticky::io

@@ -1,0 +1,102 @@
+// A worker: one thread, one libev loop, the connections it accepted and the handlers that
+// serve them. Workers share nothing on the request path.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <ev.h>
+
+#include "metrics/counters.h"
+#include "model/handler.h"
+
+namespace sticky::io {
+
+class Connection;
+
+struct WorkerOptions {
+  std::uint32_t max_frame_size = 16380;   // our ceiling; HAProxy's offer may lower it
+  double hello_timeout = 5.0;             // seconds from accept to a complete HELLO
+  double frame_timeout = 10.0;            // seconds a started frame may stay incomplete
+  double idle_timeout = 600.0;            // seconds without any frame (0 = never)
+  std::uint32_t max_inflight = 256;       // unanswered NOTIFYs per connection before reads pause
+  std::size_t max_out_bytes = 4u << 20;   // buffered output per connection before reads pause
+  double shutdown_grace = 5.0;            // seconds to finish in-flight work on SIGTERM
+  std::int64_t max_connections = 10000;   // across all workers
+};
+
+class Worker : public model::ReplySink {
+ public:
+  Worker(int index, const WorkerOptions& options, std::atomic<std::int64_t>& open_connections);
+  ~Worker() override;
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Setup, before start(): listeners and handlers. `shared` listeners are polled by several
+  // workers (unix sockets); the others belong to this worker alone (SO_REUSEPORT).
+  void add_listener(int fd, bool shared);
+  model::HandlerRegistry& handlers() { return handlers_; }
+  // Keeps an object alive as long as the worker (handlers, per-worker clients).
+  void own(std::shared_ptr<void> object) { owned_.push_back(std::move(object)); }
+  struct ev_loop* loop() { return loop_; }
+  int index() const { return index_; }
+  const WorkerOptions& options() const { return options_; }
+  metrics::Shard& metrics() { return metrics_; }
+  const metrics::Shard& metrics() const { return metrics_; }
+
+  void start();
+  void request_stop();  // any thread
+  void join();
+
+  // Called by connections.
+  model::Reply* acquire_reply();
+  void schedule_flush(Connection* c);
+  void connection_closed(Connection* c);
+  void dispatch(model::Reply& reply, const spop::Message& msg);
+
+  // model::ReplySink
+  void reply_ready(model::Reply& reply) override;
+
+ private:
+  static void on_accept(struct ev_loop* loop, ev_io* w, int revents);
+  static void on_stop(struct ev_loop* loop, ev_async* w, int revents);
+  static void on_prepare(struct ev_loop* loop, ev_prepare* w, int revents);
+  static void on_grace(struct ev_loop* loop, ev_timer* w, int revents);
+  void accept_from(int fd);
+  void begin_shutdown();
+  void maybe_finish_shutdown();
+
+  int index_;
+  WorkerOptions options_;
+  std::atomic<std::int64_t>& open_connections_;
+  struct ev_loop* loop_;
+  std::thread thread_;
+  ev_async stop_{};
+  ev_prepare prepare_{};
+  ev_timer grace_{};
+  bool stopping_ = false;
+
+  struct Listener {
+    int fd;
+    bool shared;
+    ev_io watcher;
+  };
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
+  std::vector<Connection*> flush_list_;  // connections with output to write this loop turn
+  std::vector<Connection*> flushing_;    // the list being written (kept to reuse its capacity)
+  std::vector<std::unique_ptr<Connection>> dead_;
+  std::uint64_t next_id_;
+
+  std::vector<std::unique_ptr<model::Reply>> reply_pool_;
+  model::HandlerRegistry handlers_;
+  std::vector<std::shared_ptr<void>> owned_;
+  metrics::Shard metrics_;
+};
+
+}  // namespace sticky::io

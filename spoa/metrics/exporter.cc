@@ -1,0 +1,47 @@
+// Prometheus text rendering: shards are summed at scrape time, never on the request path.
+#include "metrics/exporter.h"
+
+#include <cstdio>
+
+#include "spop/wire.h"
+
+namespace sticky::metrics {
+
+void append_metric(std::string& out, const char* name, const char* type, const char* help,
+                   double value) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type,
+                name, value);
+  out += buf;
+}
+
+std::string render_prometheus(const std::vector<const Shard*>& shards,
+                              const std::vector<ExtraRenderer>& extras) {
+  std::string out;
+  out.reserve(8192);
+  for (std::size_t i = 0; i < kCounterCount; ++i) {
+    std::uint64_t sum = 0;
+    for (const Shard* s : shards) sum += s->counters[i].load(std::memory_order_relaxed);
+    const std::string name = std::string("sticky_") + kCounterInfo[i].name + "_total";
+    append_metric(out, name.c_str(), "counter", kCounterInfo[i].help, static_cast<double>(sum));
+  }
+  std::int64_t open = 0;
+  for (const Shard* s : shards) open += s->connections_open.load(std::memory_order_relaxed);
+  append_metric(out, "sticky_connections_open", "gauge", "SPOP connections currently open",
+                static_cast<double>(open));
+  out += "# HELP sticky_protocol_errors_by_status_total protocol errors by SPOP status code\n";
+  out += "# TYPE sticky_protocol_errors_by_status_total counter\n";
+  for (std::size_t st = 0; st < kStatusSlots; ++st) {
+    std::uint64_t sum = 0;
+    for (const Shard* s : shards) sum += s->errors_by_status[st].load(std::memory_order_relaxed);
+    const unsigned code = st == kStatusSlots - 1 ? 99u : static_cast<unsigned>(st);
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "sticky_protocol_errors_by_status_total{status=\"%u\"} %llu\n",
+                  code, static_cast<unsigned long long>(sum));
+    out += buf;
+  }
+  for (const auto& extra : extras) extra(out);
+  return out;
+}
+
+}  // namespace sticky::metrics
