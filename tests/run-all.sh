@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The one command that runs every test on a fresh Debian machine:
+#   1. installs missing packages, 2. builds with -Werror and runs unit + integration tests,
+#   3. builds the unit tests again with ASan+UBSan and runs them, 4. fuzzes the SPOP decoder
+#   for a bounded time (STICKY_FUZZ_SECONDS, default 60).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+
+tests/install-deps.sh
+
+echo "== build (Release, -Werror)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSTICKY_WERROR=ON >/dev/null
+cmake --build build -j"$jobs"
+
+echo "== build (ASan + UBSan)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSTICKY_SANITIZE=ON -DSTICKY_WERROR=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+
+if [ -x tests/fuzz/run-fuzz.sh ]; then
+  echo "== fuzz (${STICKY_FUZZ_SECONDS:-60}s)"
+  tests/fuzz/run-fuzz.sh "${STICKY_FUZZ_SECONDS:-60}"
+fi
+
+echo "== unit tests under ASan + UBSan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure -j"$jobs" -LE 'integration|protocol'
+
+echo "== all tests (unit, protocol, integration with real haproxy and redis-server)"
+ctest --test-dir build --output-on-failure -j"$jobs"
