@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""End-to-end benchmark: HAProxy calling sticky-agent on every request vs the same HAProxy
+without the SPOE filter, alternating in one run. Prints req/s, ratio, p50/p99 latency, the
+agent's CPU microseconds per request, and the latency the agent adds under low load.
+
+Usage: e2e_bench.py [--rounds N] [--seconds S] [--connections C]
+Needs wrk and haproxy (tests/install-deps.sh) and a built agent (STICKY_AGENT_BIN).
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "integration"))
+from harness import Stack, free_port, get, proc_cpu_seconds, wait_until  # noqa: E402
+
+CFG = """
+global
+    nbthread 1
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+frontend with_agent
+    bind 127.0.0.1:{p_agent}
+    filter spoe engine sticky config {spoe}
+    http-response set-header X-Agent %[var(txn.stk.agent)] if {{ var(txn.stk.agent) -m found }}
+    default_backend app
+frontend without_agent
+    bind 127.0.0.1:{p_plain}
+    default_backend app
+backend app
+    server s1 127.0.0.1:{p_srv}
+backend sticky_agents
+    mode tcp
+    timeout connect 1s
+    timeout server 1m
+    server a1 127.0.0.1:{p_spoa}
+listen origin
+    bind 127.0.0.1:{p_srv}
+    http-request return status 200 content-type text/plain string "ok"
+"""
+
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def parse_wrk(out):
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    lat = {}
+    for pct, val, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M):
+        lat[pct] = float(val) * UNITS[unit]
+    return rps, total, lat
+
+
+def wrk(port, conns, seconds):
+    out = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency",
+                          f"http://127.0.0.1:{port}/"], capture_output=True, text=True, check=True)
+    return parse_wrk(out.stdout)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--connections", type=int, default=50)
+    args = ap.parse_args()
+
+    with Stack(prefix="sticky-bench-") as st:
+        ports = dict(p_agent=free_port(), p_plain=free_port(), p_srv=free_port(), p_spoa=free_port())
+        spoe = st.write("spoe.conf", open(os.path.join(os.path.dirname(__file__), "..", "..", "..",
+                                                       "haproxy-conf", "demo", "spoe-demo.conf")).read())
+        cfg = st.write("haproxy.cfg", CFG.format(spoe=spoe, **ports))
+        agent = st.start_agent("--threads", "1", port=ports["p_spoa"])
+        st.start_haproxy(cfg, {}, wait_ports=[ports["p_agent"], ports["p_plain"]])
+        wait_until(lambda: "x-agent" in get(ports["p_agent"])[1], what="agent answering")
+
+        hi = {"with": [], "without": []}
+        cpu_us = []
+        for r in range(args.rounds):
+            for name in (["with", "without"] if r % 2 == 0 else ["without", "with"]):
+                port = ports["p_agent"] if name == "with" else ports["p_plain"]
+                c0 = proc_cpu_seconds(agent.pid)
+                rps, total, lat = wrk(port, args.connections, args.seconds)
+                c1 = proc_cpu_seconds(agent.pid)
+                hi[name].append((rps, lat))
+                if name == "with":
+                    cpu_us.append((c1 - c0) * 1e6 / total)
+        lo = {"with": [], "without": []}
+        for r in range(3):
+            for name in ("with", "without"):
+                port = ports["p_agent"] if name == "with" else ports["p_plain"]
+                lo[name].append(wrk(port, 1, max(2, args.seconds // 2))[2]["50"])
+
+    def med(xs):
+        return statistics.median(xs)
+
+    rw, rp = med([x[0] for x in hi["with"]]), med([x[0] for x in hi["without"]])
+    print(f"end to end, {args.connections} connections, {args.rounds} alternating rounds of {args.seconds}s"
+          " (HAProxy 1 thread, agent 1 thread, wrk 1 thread, all on this machine)")
+    print(f"  req/s with agent    median {rw:10.0f}   p50 {med([x[1]['50'] for x in hi['with']]):.3f} ms"
+          f"   p99 {med([x[1]['99'] for x in hi['with']]):.3f} ms")
+    print(f"  req/s without agent median {rp:10.0f}   p50 {med([x[1]['50'] for x in hi['without']]):.3f} ms"
+          f"   p99 {med([x[1]['99'] for x in hi['without']]):.3f} ms")
+    print(f"  ratio with/without  {rw / rp:.3f}   (target >= 0.85)")
+    print(f"  agent CPU per request median {med(cpu_us):.2f} us   (rounds: "
+          + ", ".join(f"{c:.2f}" for c in cpu_us) + ")   (target <= 2)")
+    added = (med(lo["with"]) - med(lo["without"])) * 1000
+    print(f"  low load (1 connection): p50 with {med(lo['with']) * 1000:.1f} us, without"
+          f" {med(lo['without']) * 1000:.1f} us, added {added:.1f} us   (target <= 20)")
+
+
+if __name__ == "__main__":
+    main()
