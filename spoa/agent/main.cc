@@ -3,15 +3,53 @@
 #include <memory>
 #include <string>
 
+#include <ev.h>
+
 #include "agent/cli.h"
 #include "agent/echo_handler.h"
+#include "agent/persist_handler.h"
+#include "agent/persist_metrics.h"
+#include "agent/persist_runtime.h"
 #include "agent/version.h"
 #include "base/log.h"
+#include "config/config_file.h"
 #include "io/metrics_http.h"
 #include "io/server.h"
 #include "metrics/exporter.h"
 
 using namespace sticky;
+
+namespace {
+
+// Each worker hands its plain persistence counters to the shared totals once a second, so the
+// request path never touches a shared cache line for metrics.
+struct CounterFlush {
+  ev_timer timer{};
+  agent::PersistWorkerState* state = nullptr;
+  struct ev_loop* loop = nullptr;
+  ~CounterFlush() {
+    if (loop) ev_timer_stop(loop, &timer);
+  }
+  static void fire(struct ev_loop*, ev_timer* w, int) {
+    static_cast<CounterFlush*>(w->data)->state->publish_counters();
+  }
+};
+
+int check_config(const std::string& path) {
+  config::LoadResult r = config::load_file(path);
+  for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  for (const auto& e : r.errors) std::fprintf(stderr, "error: %s\n", e.c_str());
+  if (!r.ok()) return 1;
+  std::vector<std::string> errors;
+  auto rt = agent::PersistRuntime::build(r.config, errors);
+  for (const auto& e : errors) std::fprintf(stderr, "error: %s\n", e.c_str());
+  if (!errors.empty()) return 1;
+  std::printf("%s: valid (%zu backends, %zu hsaf profiles)\n", path.c_str(), r.config.backends.size(),
+              r.config.hsaf.size());
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   agent::CliOptions cli;
@@ -28,36 +66,88 @@ int main(int argc, char** argv) {
     std::printf("sticky-agent %s (SPOP 2.0)\n", STICKY_AGENT_VERSION);
     return 0;
   }
-  log::threshold().store(static_cast<int>(cli.log_level));
+  if (!cli.check_path.empty()) return check_config(cli.check_path);
+
+  config::Config cfg;
+  if (!cli.config_path.empty()) {
+    config::LoadResult r = config::load_file(cli.config_path);
+    for (const auto& w : r.warnings) STICKY_LOG(Warn, "%s", w.c_str());
+    if (!r.ok()) {
+      for (const auto& e : r.errors) STICKY_LOG(Error, "%s", e.c_str());
+      return 1;
+    }
+    cfg = std::move(r.config);
+  }
+  log::Level level = static_cast<log::Level>(static_cast<int>(cfg.agent.log_level));
+  if (cli.log_level_set) level = cli.log_level;
+  log::threshold().store(static_cast<int>(level));
+
+  std::vector<std::string> errors;
+  std::unique_ptr<agent::PersistRuntime> persist = agent::PersistRuntime::build(cfg, errors);
+  if (!persist) {
+    for (const auto& e : errors) STICKY_LOG(Error, "%s", e.c_str());
+    return 1;
+  }
 
   io::ServerOptions options;
   options.listen = cli.listen;
   if (options.listen.empty()) {
-    io::ListenAddress a;
-    io::parse_listen_address("127.0.0.1:12345", a, error);
-    options.listen.push_back(a);
+    for (const auto& text : cfg.agent.listen) {
+      io::ListenAddress a;
+      if (!io::parse_listen_address(text, a, error)) {
+        STICKY_LOG(Error, "agent.listen: %s", error.c_str());
+        return 1;
+      }
+      options.listen.push_back(a);
+    }
   }
-  options.threads = cli.threads > 0 ? cli.threads : 0;
+  options.threads = cli.threads > 0 ? cli.threads : static_cast<int>(cfg.agent.threads);
+  options.worker.max_frame_size = cfg.agent.max_frame_size;
+  options.worker.max_connections = cfg.agent.max_connections;
 
   io::Server server(options);
   if (!server.open(error)) {
     STICKY_LOG(Error, "cannot listen: %s", error.c_str());
     return 1;
   }
-  server.setup_workers([](io::Worker& w) {
+  server.setup_workers([&](io::Worker& w) {
     auto echo = std::make_shared<agent::EchoHandler>(w.index());
     w.handlers().add("echo", echo.get());
     w.own(echo);
+
+    struct ev_loop* loop = w.loop();
+    auto state = std::make_shared<agent::PersistWorkerState>(
+        *persist, [loop] { return static_cast<std::int64_t>(ev_now(loop) * 1000.0); });
+    auto req = std::make_shared<agent::PersistRequestHandler>(*state);
+    auto res = std::make_shared<agent::PersistResponseHandler>(*state);
+    w.handlers().add("persist-req", req.get());
+    w.handlers().add("persist-res", res.get());
+    auto flush = std::make_shared<CounterFlush>();
+    flush->state = state.get();
+    flush->loop = loop;
+    ev_timer_init(&flush->timer, &CounterFlush::fire, 1.0, 1.0);
+    flush->timer.data = flush.get();
+    ev_timer_start(loop, &flush->timer);
+    w.own(flush);
+    w.own(req);
+    w.own(res);
+    w.own(state);
   });
 
   std::unique_ptr<io::MetricsHttp> metrics_http;
-  if (!cli.metrics_address.empty()) {
+  const std::string metrics_address = !cli.metrics_address.empty() ? cli.metrics_address : cfg.agent.metrics;
+  if (!metrics_address.empty()) {
     io::ListenAddress ma;
-    io::parse_listen_address(cli.metrics_address, ma, error);
-    metrics_http = std::make_unique<io::MetricsHttp>(ma, [&server] {
+    if (!io::parse_listen_address(metrics_address, ma, error)) {
+      STICKY_LOG(Error, "metrics address: %s", error.c_str());
+      return 1;
+    }
+    metrics_http = std::make_unique<io::MetricsHttp>(ma, [&server, &persist] {
       std::vector<const metrics::Shard*> shards;
       for (const auto& w : server.workers()) shards.push_back(&w->metrics());
-      return metrics::render_prometheus(shards, {});
+      return metrics::render_prometheus(shards, {[&persist](std::string& out) {
+                                           agent::render_persist_metrics(*persist, out);
+                                         }});
     });
     if (!metrics_http->start(error)) {
       STICKY_LOG(Error, "cannot serve metrics: %s", error.c_str());
@@ -71,7 +161,7 @@ int main(int argc, char** argv) {
     else
       STICKY_LOG(Info, "listening on %s (port %u)", a.text.c_str(), server.bound_ports()[i]);
   }
-  STICKY_LOG(Info, "sticky-agent %s ready", STICKY_AGENT_VERSION);
+  STICKY_LOG(Info, "sticky-agent %s ready: %zu persistence backends", STICKY_AGENT_VERSION, persist->size());
   server.run();
   return 0;
 }

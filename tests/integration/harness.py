@@ -153,8 +153,11 @@ class Stack:
 class Http:
     """One keep-alive HTTP/1.1 connection."""
 
-    def __init__(self, port, host="127.0.0.1", timeout=10.0):
-        self.conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    def __init__(self, port, host="127.0.0.1", timeout=10.0, source=None):
+        # `source`: a local address to connect from (any 127.x.y.z works on loopback), so one
+        # test can play clients from many subnets.
+        self.conn = http.client.HTTPConnection(host, port, timeout=timeout,
+                                               source_address=(source, 0) if source else None)
 
     def get(self, path="/", headers=None):
         self.conn.request("GET", path, headers=headers or {})
@@ -166,9 +169,9 @@ class Http:
         self.conn.close()
 
 
-def get(port, path="/", headers=None):
-    """One request on a fresh connection."""
-    h = Http(port)
+def get(port, path="/", headers=None, source=None):
+    """One request on a fresh connection (from `source` if given)."""
+    h = Http(port, source=source)
     try:
         return h.get(path, headers)
     finally:

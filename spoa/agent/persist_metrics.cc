@@ -1,0 +1,65 @@
+// Renders the persistence counters (published by workers about once a second).
+#include "agent/persist_metrics.h"
+
+#include <cstdio>
+
+#include "metrics/exporter.h"
+
+namespace sticky::agent {
+
+static void labelled(std::string& out, const char* name, const char* label, std::string_view value,
+                     std::uint64_t n) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%s{%s=\"%.*s\"} %llu\n", name, label, static_cast<int>(value.size()),
+                value.data(), static_cast<unsigned long long>(n));
+  out += buf;
+}
+
+void render_persist_metrics(PersistRuntime& runtime, std::string& out) {
+  const PersistTotals t = runtime.totals();
+  out += "# HELP sticky_persist_decisions_total persistence decisions by reason\n";
+  out += "# TYPE sticky_persist_decisions_total counter\n";
+  for (std::size_t i = 0; i < policy::kPinReasonCount; ++i)
+    labelled(out, "sticky_persist_decisions_total", "reason",
+             policy::pin_reason_name(static_cast<policy::PinReason>(i)), t.counters.decisions[i]);
+  out += "# HELP sticky_agent_cookie_rejected_total agent cookies ignored, by why\n";
+  out += "# TYPE sticky_agent_cookie_rejected_total counter\n";
+  for (std::size_t i = 1; i < policy::kCookieStatusCount; ++i)
+    labelled(out, "sticky_agent_cookie_rejected_total", "status",
+             policy::cookie_status_name(static_cast<policy::CookieStatus>(i)),
+             t.counters.identity.agent_cookie_rejected[i]);
+  const auto& id = t.counters.identity;
+  struct Row {
+    const char* name;
+    const char* help;
+    std::uint64_t v;
+  };
+  const Row rows[] = {
+      {"sticky_tci_untrusted_total", "True-Client-IP headers ignored: peer outside the CDN ranges", id.untrusted_tci},
+      {"sticky_tci_invalid_total", "True-Client-IP headers from the CDN that were not an address", id.bad_tci},
+      {"sticky_xff_untrusted_total", "X-Forwarded-For ignored: peer is not a trusted proxy", id.untrusted_xff},
+      {"sticky_xff_invalid_total", "X-Forwarded-For elements that were not an address", id.bad_xff},
+      {"sticky_xff_too_long_total", "X-Forwarded-For chains over the hop limit", id.xff_too_long},
+      {"sticky_cookie_unknown_server_total", "valid cookies naming a server no longer in the backend",
+       t.counters.cookie_unknown_server},
+      {"sticky_cookies_issued_total", "Set-Cookie values issued", t.counters.cookies_issued},
+      {"sticky_app_cookies_learned_total", "application session cookies learned from responses",
+       t.counters.learned_app_cookies},
+      {"sticky_redispatch_followed_total", "pins corrected to the server HAProxy really used",
+       t.counters.followed_redispatch},
+      {"sticky_table_refused_total", "pins the table refused (full or invalid)", t.counters.table_full},
+      {"sticky_bad_response_key_total", "responses whose identity token did not parse", t.counters.bad_response_key},
+      {"sticky_unknown_backend_total", "messages naming a backend absent from the config", t.unknown_backend},
+      {"sticky_no_server_view_total", "messages for a backend with no server list yet", t.no_view},
+  };
+  for (const Row& r : rows) metrics::append_metric(out, r.name, "counter", r.help, static_cast<double>(r.v));
+  const auto tc = runtime.table().counters();
+  metrics::append_metric(out, "sticky_table_entries", "gauge", "entries in the sticky table",
+                         static_cast<double>(runtime.table().size()));
+  metrics::append_metric(out, "sticky_table_evicted_total", "counter", "live entries evicted at capacity",
+                         static_cast<double>(tc.evicted_capacity));
+  metrics::append_metric(out, "sticky_table_expired_total", "counter", "entries removed after their TTL",
+                         static_cast<double>(tc.expired));
+}
+
+}  // namespace sticky::agent

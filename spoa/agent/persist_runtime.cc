@@ -1,0 +1,230 @@
+// Builds the persistence engines from the agent config and keeps their server views current.
+#include "agent/persist_runtime.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "base/hash.h"
+#include "base/log.h"
+#include "policy/cidr.h"
+
+namespace sticky::agent {
+
+namespace {
+
+policy::IdentityKind to_kind(config::IdentitySource s) {
+  switch (s) {
+    case config::IdentitySource::AgentCookie: return policy::IdentityKind::AgentCookie;
+    case config::IdentitySource::AppCookie: return policy::IdentityKind::AppCookie;
+    case config::IdentitySource::TrueClientIp: return policy::IdentityKind::TrueClientIp;
+    case config::IdentitySource::ForwardedFor: return policy::IdentityKind::ForwardedFor;
+    case config::IdentitySource::Source: return policy::IdentityKind::Source;
+  }
+  return policy::IdentityKind::Source;
+}
+
+policy::SameSite to_same_site(config::SameSite s) {
+  switch (s) {
+    case config::SameSite::Lax: return policy::SameSite::Lax;
+    case config::SameSite::Strict: return policy::SameSite::Strict;
+    case config::SameSite::None: return policy::SameSite::None;
+  }
+  return policy::SameSite::Lax;
+}
+
+bool read_secret(const std::string& path, std::string& out, std::string& error) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    error = path + ": cannot read the cookie secret";
+    return false;
+  }
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  out = ss.str();
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return true;
+}
+
+void add_cidrs(policy::CidrSet& set, const std::vector<std::string>& list, const std::string& where,
+               std::vector<std::string>& errors) {
+  for (const auto& text : list) {
+    const policy::CidrParse p = policy::parse_cidr(text);
+    if (p.error != policy::CidrError::Ok) {
+      errors.push_back(where + ": '" + text + "': " + std::string(policy::cidr_error_text(p.error)));
+      continue;
+    }
+    set.add(p.cidr);
+  }
+}
+
+// Key ids come from the secret itself, so every node and every rotation step agrees on them
+// without numbering secrets by hand; two live secrets on one id are refused.
+std::uint8_t key_id_for(const std::string& secret) {
+  return static_cast<std::uint8_t>(stable_hash64(secret, 0x6b65792d6964ULL) & 0x0F);
+}
+
+}  // namespace
+
+std::unique_ptr<PersistRuntime> PersistRuntime::build(const config::Config& cfg,
+                                                      std::vector<std::string>& errors) {
+  std::unique_ptr<PersistRuntime> rt(new PersistRuntime());
+  std::size_t capacity = 0;
+  for (const auto& b : cfg.backends) capacity += b.capacity;
+  policy::StickyTableOptions topt;
+  topt.capacity = std::max<std::size_t>(capacity, 1024);
+  rt->table_ = std::make_unique<policy::StickyTable>(topt);
+  rt->registry_ = std::make_unique<policy::ServerRegistry>();
+
+  std::uint16_t next_id = 0;
+  for (const config::Backend& b : cfg.backends) {
+    const std::string where = cfg.source + ": backend '" + b.name + "'";
+    policy::PersistOptions o;
+    o.name = b.name;
+    o.id = next_id++;
+    o.ttl_ms = b.ttl.count();
+
+    // Identity order: as configured, else every configured source in the canonical order.
+    std::vector<policy::IdentityKind> order;
+    for (auto s : b.identity) order.push_back(to_kind(s));
+    if (order.empty()) {
+      if (b.agent_cookie) order.push_back(policy::IdentityKind::AgentCookie);
+      if (b.app_cookie) order.push_back(policy::IdentityKind::AppCookie);
+      if (b.true_client_ip) order.push_back(policy::IdentityKind::TrueClientIp);
+      if (b.forwarded_for) order.push_back(policy::IdentityKind::ForwardedFor);
+      order.push_back(policy::IdentityKind::Source);
+    }
+    o.identity.order_len = std::min<std::size_t>(order.size(), o.identity.order.size());
+    for (std::size_t i = 0; i < o.identity.order_len; ++i) o.identity.order[i] = order[i];
+    if (auto why = policy::identity_order_error(o.identity); !why.empty())
+      errors.push_back(where + ": identity: " + std::string(why));
+
+    if (b.true_client_ip) {
+      policy::CidrSet ranges;
+      if (!b.true_client_ip->trusted_file.empty()) {
+        policy::CidrLoad l = policy::load_cidr_file(b.true_client_ip->trusted_file);
+        for (auto& e : l.errors) errors.push_back(e);
+        for (auto& w : l.warnings) STICKY_LOG(Warn, "%s", w.c_str());
+        ranges = std::move(l.set);
+      }
+      add_cidrs(ranges, b.true_client_ip->trusted, where + ": true_client_ip.trusted", errors);
+      o.identity.cdn_ranges = std::move(ranges);
+      o.identity.tci_mask_v4 = static_cast<std::uint8_t>(b.true_client_ip->mask_v4);
+      o.identity.tci_mask_v6 = static_cast<std::uint8_t>(b.true_client_ip->mask_v6);
+    }
+    if (b.forwarded_for) {
+      add_cidrs(o.identity.trusted_proxies, b.forwarded_for->trusted_proxies,
+                where + ": forwarded_for.trusted_proxies", errors);
+      o.identity.xff_mask_v4 = static_cast<std::uint8_t>(b.forwarded_for->mask_v4);
+      o.identity.xff_mask_v6 = static_cast<std::uint8_t>(b.forwarded_for->mask_v6);
+    }
+    if (b.source) {
+      o.identity.source_mask_v4 = static_cast<std::uint8_t>(b.source->mask_v4);
+      o.identity.source_mask_v6 = static_cast<std::uint8_t>(b.source->mask_v6);
+    }
+
+    std::unique_ptr<policy::CookieCodec> codec;
+    if (b.agent_cookie) {
+      const auto& ac = *b.agent_cookie;
+      policy::CookieLimits limits;
+      limits.max_idle = static_cast<std::uint32_t>(ac.max_idle.count() / 1000);
+      limits.max_life = static_cast<std::uint32_t>(ac.max_life.count() / 1000);
+      codec = std::make_unique<policy::CookieCodec>(limits);
+      // secret_files are newest first; the codec issues with the key added last.
+      for (auto it = ac.secret_files.rbegin(); it != ac.secret_files.rend(); ++it) {
+        std::string secret, error;
+        if (!read_secret(*it, secret, error)) {
+          errors.push_back(where + ": " + error);
+          continue;
+        }
+        const std::uint8_t id = key_id_for(secret);
+        if (auto why = codec->add_key(id, secret); !why.empty())
+          errors.push_back(where + ": agent_cookie secret " + *it + ": " + std::string(why) +
+                           (why.find("duplicate") != std::string_view::npos
+                                ? " (two secrets map to one key id: generate a new secret)"
+                                : ""));
+      }
+      policy::CookieAttributes attrs;
+      attrs.name = ac.name;
+      attrs.path = ac.path;
+      attrs.domain = ac.domain;
+      attrs.secure = ac.secure;
+      attrs.http_only = ac.http_only;
+      attrs.same_site = to_same_site(ac.same_site);
+      if (auto why = policy::cookie_attributes_error(attrs); !why.empty())
+        errors.push_back(where + ": agent_cookie: " + std::string(why));
+      o.insert_cookie = attrs;
+    }
+
+    auto pb = std::make_unique<PersistBackend>();
+    pb->engine = std::make_unique<policy::PersistEngine>(std::move(o), std::move(codec), *rt->table_,
+                                                         *rt->registry_);
+    rt->backends_.push_back(std::move(pb));
+
+    if (!b.servers.empty()) {
+      auto set = std::make_shared<policy::ServerSet>();
+      set->backend = b.name;
+      set->version = 1;
+      for (const auto& s : b.servers) set->servers.push_back({s.name, s.weight, policy::ServerState::Up});
+      rt->publish_servers(b.name, set);
+    }
+  }
+  if (!errors.empty()) return nullptr;
+  return rt;
+}
+
+int PersistRuntime::find(std::string_view backend) const {
+  for (std::size_t i = 0; i < backends_.size(); ++i)
+    if (backends_[i]->engine->options().name == backend) return static_cast<int>(i);
+  return -1;
+}
+
+void PersistRuntime::publish_servers(std::string_view backend, policy::ServerSetPtr servers) {
+  const int i = find(backend);
+  if (i < 0 || !servers) return;
+  PersistBackend& b = *backends_[static_cast<std::size_t>(i)];
+  std::lock_guard<std::mutex> lock(rebuild_mutex_);  // one rebuild at a time
+  if (servers->version == b.servers_version && b.view.get()) return;
+  b.servers_version = servers->version;
+  b.view.publish(b.engine->make_view(std::move(servers)));
+}
+
+void add_counters(policy::PersistCounters& into, const policy::PersistCounters& from) {
+  for (std::size_t i = 0; i < into.decisions.size(); ++i) into.decisions[i] += from.decisions[i];
+  auto& a = into.identity;
+  const auto& b = from.identity;
+  for (std::size_t i = 0; i < a.resolved.size(); ++i) a.resolved[i] += b.resolved[i];
+  for (std::size_t i = 0; i < a.agent_cookie_rejected.size(); ++i)
+    a.agent_cookie_rejected[i] += b.agent_cookie_rejected[i];
+  a.app_cookie_too_long += b.app_cookie_too_long;
+  a.untrusted_tci += b.untrusted_tci;
+  a.bad_tci += b.bad_tci;
+  a.untrusted_xff += b.untrusted_xff;
+  a.bad_xff += b.bad_xff;
+  a.xff_too_long += b.xff_too_long;
+  a.xff_all_trusted += b.xff_all_trusted;
+  a.bad_source += b.bad_source;
+  a.key_buffer_too_small += b.key_buffer_too_small;
+  into.cookie_unknown_server += from.cookie_unknown_server;
+  into.cookies_issued += from.cookies_issued;
+  into.learned_app_cookies += from.learned_app_cookies;
+  into.followed_redispatch += from.followed_redispatch;
+  into.table_full += from.table_full;
+  into.bad_response_key += from.bad_response_key;
+}
+
+void PersistRuntime::merge_counters(policy::PersistCounters& from, std::uint64_t& unknown_backend,
+                                    std::uint64_t& no_view) {
+  std::lock_guard<std::mutex> lock(totals_mutex_);
+  add_counters(totals_.counters, from);
+  totals_.unknown_backend += unknown_backend;
+  totals_.no_view += no_view;
+  from = policy::PersistCounters{};
+  unknown_backend = no_view = 0;
+}
+
+PersistTotals PersistRuntime::totals() const {
+  std::lock_guard<std::mutex> lock(totals_mutex_);
+  return totals_;
+}
+
+}  // namespace sticky::agent

@@ -1,0 +1,62 @@
+// Everything persistence needs that outlives a request and is shared by the workers: one engine
+// per configured backend, the sticky table, the server registry and the current server views.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/view_slot.h"
+#include "config/config.h"
+#include "policy/persist_engine.h"
+
+namespace sticky::agent {
+
+struct PersistBackend {
+  std::unique_ptr<policy::PersistEngine> engine;
+  ViewSlot<policy::BackendView> view;
+  std::uint64_t servers_version = 0;  // last ServerSet version turned into a view
+};
+
+// Counters summed over workers; workers publish their plain counters here about once a second.
+struct PersistTotals {
+  policy::PersistCounters counters;
+  std::uint64_t unknown_backend = 0;
+  std::uint64_t no_view = 0;
+};
+
+class PersistRuntime {
+ public:
+  // Builds every backend from the config. On failure returns null and appends the reasons
+  // (secret files, CIDR files...) to `errors`.
+  static std::unique_ptr<PersistRuntime> build(const config::Config& cfg, std::vector<std::string>& errors);
+
+  // Index of the backend, or -1.
+  int find(std::string_view backend) const;
+  PersistBackend& backend(int index) { return *backends_[static_cast<std::size_t>(index)]; }
+  std::size_t size() const { return backends_.size(); }
+  policy::StickyTable& table() { return *table_; }
+
+  // Any thread: HAProxy's view of a backend changed. Rebuilds the view if the version moved.
+  void publish_servers(std::string_view backend, policy::ServerSetPtr servers);
+
+  // Workers add their counters (and reset their own) here; the exporter reads the totals.
+  void merge_counters(policy::PersistCounters& from, std::uint64_t& unknown_backend, std::uint64_t& no_view);
+  PersistTotals totals() const;
+
+ private:
+  PersistRuntime() = default;
+  std::vector<std::unique_ptr<PersistBackend>> backends_;
+  std::unique_ptr<policy::StickyTable> table_;
+  std::unique_ptr<policy::ServerRegistry> registry_;
+  std::mutex rebuild_mutex_;
+  mutable std::mutex totals_mutex_;
+  PersistTotals totals_;
+};
+
+// Folds `from` into `into` (every counter added).
+void add_counters(policy::PersistCounters& into, const policy::PersistCounters& from);
+
+}  // namespace sticky::agent
