@@ -67,10 +67,10 @@ PinReason PersistEngine::reason_for(IdentityKind kind) const {
   return PinReason::NoServer;
 }
 
+// The table numbers versions itself: 1 for a first pin, +1 on every change of server.
 bool PersistEngine::pin(const StickyKey& key, int server, const BackendView& view,
-                        std::int64_t now_ms, std::uint32_t version_hint, PersistCounters& counters,
-                        std::uint32_t& version) {
-  const UpsertResult r = table_.upsert(key, view.ids.id(server), now_ms, options_.ttl_ms, version_hint);
+                        std::int64_t now_ms, PersistCounters& counters, std::uint32_t& version) {
+  const UpsertResult r = table_.upsert(key, view.ids.id(server), now_ms, options_.ttl_ms);
   if (r.status != StickyStatus::Ok) {
     ++counters.table_full;
     return false;
@@ -111,7 +111,6 @@ RequestDecision PersistEngine::decide(const ClientFacts& facts, const BackendVie
   }
 
   const StickyKey key{options_.id, static_cast<std::uint8_t>(d.identity.kind), as_chars(d.identity.key)};
-  std::uint32_t version_hint = 0;
   if (const std::optional<StickyEntry> e = table_.lookup(key, now_ms)) {
     const int idx = view.ids.index(e->server_id);
     if (idx >= 0 && servers[static_cast<std::size_t>(idx)].accepts_existing()) {
@@ -122,7 +121,6 @@ RequestDecision PersistEngine::decide(const ClientFacts& facts, const BackendVie
       return d;
     }
     cookie_server_down = true;  // pinned to a server that cannot take it any more
-    version_hint = e->version + 1;
   }
   const int idx = place(view, d.identity.key);
   if (idx < 0) {
@@ -131,7 +129,7 @@ RequestDecision PersistEngine::decide(const ClientFacts& facts, const BackendVie
   }
   d.server = idx;
   d.reason = cookie_server_down ? PinReason::Moved : PinReason::New;
-  d.table_written = pin(key, idx, view, now_ms, version_hint, counters, d.version);
+  d.table_written = pin(key, idx, view, now_ms, counters, d.version);
   ++counters.decisions[static_cast<std::size_t>(d.reason)];
   return d;
 }
@@ -149,7 +147,7 @@ ResponseOutcome PersistEngine::learn(const ResponseFacts& facts, const BackendVi
     std::uint32_t version = 0;
     const std::optional<StickyEntry> before = table_.peek(key, now_ms);
     if (!before || view.ids.index(before->server_id) != served) {
-      if (pin(key, served, view, now_ms, before ? before->version + 1 : 0, counters, version)) {
+      if (pin(key, served, view, now_ms, counters, version)) {
         ++counters.learned_app_cookies;
         out.writes[out.write_count++] = {IdentityKind::AppCookie, as_bytes(facts.app_cookie), served,
                                          version, !before.has_value()};
@@ -164,7 +162,7 @@ ResponseOutcome PersistEngine::learn(const ResponseFacts& facts, const BackendVi
     const StickyKey key{options_.id, static_cast<std::uint8_t>(facts.kind), as_chars(facts.key)};
     const std::optional<StickyEntry> before = table_.peek(key, now_ms);
     std::uint32_t version = 0;
-    if (pin(key, served, view, now_ms, before ? before->version + 1 : 0, counters, version)) {
+    if (pin(key, served, view, now_ms, counters, version)) {
       ++counters.followed_redispatch;
       out.writes[out.write_count++] = {facts.kind, facts.key, served, version, !before.has_value()};
     }

@@ -126,7 +126,7 @@ class PersistEngine {
   PinReason reason_for(IdentityKind kind) const;
   int place(const BackendView& view, Bytes key) const;
   bool pin(const StickyKey& key, int server, const BackendView& view, std::int64_t now_ms,
-           std::uint32_t version_hint, PersistCounters& counters, std::uint32_t& version);
+           PersistCounters& counters, std::uint32_t& version);
 
   PersistOptions options_;
   std::unique_ptr<CookieCodec> codec_;

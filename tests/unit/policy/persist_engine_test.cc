@@ -1,0 +1,300 @@
+// The persistence engine with no sockets: placement, pins, moves, drain, cookies, learning.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "policy/persist_engine.h"
+
+using namespace sticky;
+using namespace sticky::policy;
+
+namespace {
+
+constexpr std::int64_t kNow = 1'800'000'000'000;  // ms
+
+ServerSetPtr make_set(std::vector<Server> servers, std::uint64_t version) {
+  auto s = std::make_shared<ServerSet>();
+  s->backend = "app";
+  s->servers = std::move(servers);
+  s->version = version;
+  return s;
+}
+
+std::vector<Server> three_up() {
+  return {{"s1", 100, ServerState::Up}, {"s2", 100, ServerState::Up}, {"s3", 100, ServerState::Up}};
+}
+
+struct Fixture {
+  StickyTable table{StickyTableOptions{1 << 16, 16}};
+  ServerRegistry registry;
+  std::unique_ptr<PersistEngine> engine;
+  PersistCounters counters;
+  std::array<std::uint8_t, kIdentityKeyCapacity> key{};
+  std::array<char, 512> cookie{};
+
+  explicit Fixture(bool with_cookie = false) {
+    PersistOptions o;
+    o.name = "app";
+    o.ttl_ms = 60'000;
+    std::unique_ptr<CookieCodec> codec;
+    if (with_cookie) {
+      o.identity.order = {IdentityKind::AgentCookie, IdentityKind::TrueClientIp, IdentityKind::Source};
+      o.identity.order_len = 3;
+      codec = std::make_unique<CookieCodec>(CookieLimits{3600, 86400, 60});
+      REQUIRE(codec->add_key(3, "0123456789abcdef0123456789abcdef").empty());
+      o.insert_cookie = CookieAttributes{};
+    } else {
+      o.identity.order = {IdentityKind::AppCookie, IdentityKind::TrueClientIp, IdentityKind::Source};
+      o.identity.order_len = 3;
+    }
+    o.identity.cdn_ranges.add(parse_cidr("10.0.0.0/8").cidr);
+    engine = std::make_unique<PersistEngine>(std::move(o), std::move(codec), table, registry);
+  }
+
+  RequestDecision decide(const BackendView& v, const ClientFacts& f, std::int64_t now = kNow) {
+    return engine->decide(f, v, now, key, counters);
+  }
+};
+
+const std::uint8_t kEdge[4] = {10, 1, 2, 3};
+const std::uint8_t kHome[4] = {192, 168, 7, 9};
+
+ClientFacts tci(std::string_view ip) {
+  ClientFacts f;
+  f.source = Bytes(kEdge, 4);
+  f.true_client_ip = ip;
+  return f;
+}
+
+std::string name_of(const BackendView& v, const RequestDecision& d) {
+  return d.server < 0 ? "" : v.servers->servers[static_cast<std::size_t>(d.server)].name;
+}
+
+}  // namespace
+
+TEST_CASE("A new client is placed, pinned, and then found by its identity", "[persist_engine]") {
+  Fixture fx;
+  auto view = fx.engine->make_view(make_set(three_up(), 1));
+  const RequestDecision first = fx.decide(*view, tci("203.0.113.5"));
+  REQUIRE(first.reason == PinReason::New);
+  REQUIRE(first.table_written);
+  const RequestDecision again = fx.decide(*view, tci("203.0.113.5"));
+  CHECK(again.reason == PinReason::ClientIp);
+  CHECK(again.server == first.server);
+  CHECK_FALSE(again.table_written);
+  CHECK(fx.counters.decisions[static_cast<std::size_t>(PinReason::New)] == 1);
+  CHECK(fx.counters.decisions[static_cast<std::size_t>(PinReason::ClientIp)] == 1);
+}
+
+TEST_CASE("True-Client-IP from outside the CDN ranges is ignored and the subnet decides", "[persist_engine]") {
+  Fixture fx;
+  auto view = fx.engine->make_view(make_set(three_up(), 1));
+  ClientFacts f;
+  f.source = Bytes(kHome, 4);
+  f.true_client_ip = "203.0.113.5";
+  fx.decide(*view, f);
+  const RequestDecision d = fx.decide(*view, f);
+  CHECK(d.reason == PinReason::Subnet);
+  CHECK(d.identity.kind == IdentityKind::Source);
+  CHECK(fx.counters.identity.untrusted_tci == 2);
+}
+
+TEST_CASE("Two engines that never talk place the same new clients on the same servers", "[persist_engine]") {
+  Fixture a, b;
+  // Different server order in the two sets: placement keys on names, not positions.
+  auto va = a.engine->make_view(make_set(three_up(), 1));
+  auto rev = three_up();
+  std::reverse(rev.begin(), rev.end());
+  auto vb = b.engine->make_view(make_set(rev, 9));
+  for (int i = 0; i < 500; ++i) {
+    const std::string ip = "198.51." + std::to_string(i / 250) + "." + std::to_string(i % 250);
+    CHECK(name_of(*va, a.decide(*va, tci(ip))) == name_of(*vb, b.decide(*vb, tci(ip))));
+  }
+}
+
+TEST_CASE("A client pinned to a server in maintenance moves, is re-pinned, and stays", "[persist_engine]") {
+  Fixture fx;
+  auto v1 = fx.engine->make_view(make_set(three_up(), 1));
+  std::map<std::string, std::string> home;
+  for (int i = 0; i < 300; ++i) {
+    const std::string ip = "203.0." + std::to_string(i / 100) + "." + std::to_string(i % 100);
+    home[ip] = name_of(*v1, fx.decide(*v1, tci(ip)));
+  }
+  auto servers = three_up();
+  servers[1].state = ServerState::Maint;  // s2
+  auto v2 = fx.engine->make_view(make_set(servers, 2));
+  int moved = 0;
+  for (const auto& [ip, was] : home) {
+    const RequestDecision d = fx.decide(*v2, tci(ip));
+    if (was == "s2") {
+      ++moved;
+      CHECK(d.reason == PinReason::Moved);
+      CHECK(d.version == 2);  // the first pin was version 1
+      CHECK(name_of(*v2, d) != "s2");
+      // The table learned the move: next time it is a plain hit on the new server.
+      const RequestDecision again = fx.decide(*v2, tci(ip));
+      CHECK(again.reason == PinReason::ClientIp);
+      CHECK(again.server == d.server);
+    } else {
+      CHECK(d.reason == PinReason::ClientIp);  // the others do not move
+      CHECK(name_of(*v2, d) == was);
+    }
+  }
+  CHECK(moved > 50);
+  // s2 comes back: moved clients stay where they went (no flapping), new clients may use s2.
+  auto v3 = fx.engine->make_view(make_set(three_up(), 3));
+  for (const auto& [ip, was] : home)
+    if (was == "s2") CHECK(name_of(*v3, fx.decide(*v3, tci(ip))) != "s2");
+}
+
+TEST_CASE("Drain keeps pinned clients and takes no new ones; weight 0 likewise", "[persist_engine]") {
+  for (const bool use_weight_zero : {false, true}) {
+    Fixture fx;
+    auto v1 = fx.engine->make_view(make_set(three_up(), 1));
+    std::vector<std::string> on_s1;
+    for (int i = 0; on_s1.size() < 20 && i < 1000; ++i) {
+      const std::string ip = "203.1." + std::to_string(i / 200) + "." + std::to_string(i % 200);
+      if (name_of(*v1, fx.decide(*v1, tci(ip))) == "s1") on_s1.push_back(ip);
+    }
+    REQUIRE(on_s1.size() == 20);
+    auto servers = three_up();
+    if (use_weight_zero) servers[0].weight = 0;
+    else servers[0].state = ServerState::Drain;
+    auto v2 = fx.engine->make_view(make_set(servers, 2));
+    for (const auto& ip : on_s1) CHECK(name_of(*v2, fx.decide(*v2, tci(ip))) == "s1");
+    for (int i = 0; i < 300; ++i) {
+      const RequestDecision d = fx.decide(*v2, tci("198.18.0." + std::to_string(i % 250) + std::to_string(i)));
+      if (d.reason == PinReason::New) CHECK(name_of(*v2, d) != "s1");
+    }
+  }
+}
+
+TEST_CASE("No usable server: no decision, HAProxy balances", "[persist_engine]") {
+  Fixture fx;
+  auto servers = three_up();
+  for (auto& s : servers) s.state = ServerState::Down;
+  auto v = fx.engine->make_view(make_set(servers, 1));
+  const RequestDecision d = fx.decide(*v, tci("203.0.113.5"));
+  CHECK(d.server == -1);
+  CHECK(d.reason == PinReason::NoServer);
+}
+
+TEST_CASE("Pins expire after the TTL", "[persist_engine]") {
+  Fixture fx;
+  auto v = fx.engine->make_view(make_set(three_up(), 1));
+  fx.decide(*v, tci("203.0.113.5"), kNow);
+  CHECK(fx.decide(*v, tci("203.0.113.5"), kNow + 30'000).reason == PinReason::ClientIp);
+  // Sliding TTL: 30 s later it is still there (refreshed), 61 s after the last hit it is gone.
+  CHECK(fx.decide(*v, tci("203.0.113.5"), kNow + 60'000).reason == PinReason::ClientIp);
+  CHECK(fx.decide(*v, tci("203.0.113.5"), kNow + 121'001).reason == PinReason::New);
+}
+
+TEST_CASE("The insert cookie is issued on the response, honoured, and refreshed only when needed", "[persist_engine]") {
+  Fixture fx(true);
+  auto v = fx.engine->make_view(make_set(three_up(), 1));
+  ClientFacts f;
+  f.source = Bytes(kHome, 4);
+  const RequestDecision first = fx.decide(*v, f);
+  REQUIRE(first.server >= 0);
+  const std::string served = name_of(*v, first);
+  ResponseFacts rf;
+  rf.served = served;
+  rf.picked = served;
+  rf.cookie_ok = first.cookie_ok;
+  const ResponseOutcome out = fx.engine->learn(rf, *v, kNow, fx.cookie, fx.counters);
+  REQUIRE_FALSE(out.set_cookie.empty());
+  const std::string set_cookie(out.set_cookie);
+  CHECK(set_cookie.rfind("STICKY=", 0) == 0);
+  CHECK(set_cookie.find(rf.served) == std::string::npos);
+  const std::string value = set_cookie.substr(7, set_cookie.find(';') - 7);
+
+  ClientFacts with_cookie;
+  with_cookie.source = Bytes(kEdge, 4);  // another address: the cookie wins
+  with_cookie.agent_cookie = value;
+  const RequestDecision d = fx.decide(*v, with_cookie, kNow + 1000);
+  CHECK(d.reason == PinReason::Cookie);
+  CHECK(name_of(*v, d) == rf.served);
+  CHECK(d.cookie_ok);
+  ResponseFacts rf2{rf.served, rf.served, IdentityKind::None, {}, true, {}};
+  CHECK(fx.engine->learn(rf2, *v, kNow + 1000, fx.cookie, fx.counters).set_cookie.empty());
+  // A quarter of max-idle later the cookie wants a refresh.
+  CHECK_FALSE(fx.decide(*v, with_cookie, kNow + 901'000).cookie_ok);
+}
+
+TEST_CASE("A cookie naming a server in maintenance moves the client and is replaced", "[persist_engine]") {
+  Fixture fx(true);
+  auto v = fx.engine->make_view(make_set(three_up(), 1));
+  ResponseFacts rf{"s2", "s2", IdentityKind::None, {}, false, {}};
+  const std::string sc(fx.engine->learn(rf, *v, kNow, fx.cookie, fx.counters).set_cookie);
+  const std::string value = sc.substr(7, sc.find(';') - 7);
+  auto servers = three_up();
+  servers[1].state = ServerState::Maint;
+  auto v2 = fx.engine->make_view(make_set(servers, 2));
+  ClientFacts f;
+  f.source = Bytes(kHome, 4);
+  f.agent_cookie = value;
+  const RequestDecision d = fx.decide(*v2, f, kNow + 1000);
+  CHECK(d.reason == PinReason::Moved);
+  CHECK(name_of(*v2, d) != "s2");
+  CHECK_FALSE(d.cookie_ok);
+  // A forged cookie is no identity at all: the next source decides.
+  std::string forged = value;
+  forged[10] = forged[10] == 'A' ? 'B' : 'A';
+  f.agent_cookie = forged;
+  CHECK(fx.decide(*v2, f, kNow + 1000).identity.kind == IdentityKind::Source);
+  CHECK(fx.counters.identity.agent_cookie_rejected[static_cast<std::size_t>(CookieStatus::BadMac)] == 1);
+}
+
+TEST_CASE("An application session cookie is learned from the response and routes later requests", "[persist_engine]") {
+  Fixture fx;
+  auto v = fx.engine->make_view(make_set(three_up(), 1));
+  ResponseFacts rf;
+  rf.served = "s3";
+  rf.app_cookie = "A1B2C3D4E5";
+  const ResponseOutcome out = fx.engine->learn(rf, *v, kNow, fx.cookie, fx.counters);
+  REQUIRE(out.write_count == 1);
+  CHECK(out.writes[0].kind == IdentityKind::AppCookie);
+  CHECK(out.writes[0].is_new);
+  ClientFacts f;
+  f.source = Bytes(kHome, 4);
+  f.app_cookie = "A1B2C3D4E5";
+  const RequestDecision d = fx.decide(*v, f);
+  CHECK(d.reason == PinReason::Learned);
+  CHECK(name_of(*v, d) == "s3");
+}
+
+TEST_CASE("When HAProxy serves elsewhere than the agent said, the table follows", "[persist_engine]") {
+  Fixture fx;
+  auto v = fx.engine->make_view(make_set(three_up(), 1));
+  const RequestDecision d = fx.decide(*v, tci("203.0.113.77"));
+  const std::string picked = name_of(*v, d);
+  const std::string other = picked == "s1" ? "s2" : "s1";
+  ResponseFacts rf;
+  rf.served = other;
+  rf.picked = picked;
+  rf.kind = d.identity.kind;
+  std::vector<std::uint8_t> key(d.identity.key.begin(), d.identity.key.end());
+  rf.key = Bytes(key.data(), key.size());
+  const ResponseOutcome out = fx.engine->learn(rf, *v, kNow, fx.cookie, fx.counters);
+  CHECK(out.write_count == 1);
+  CHECK(fx.counters.followed_redispatch == 1);
+  CHECK(name_of(*v, fx.decide(*v, tci("203.0.113.77"))) == other);
+}
+
+TEST_CASE("Identity tokens round trip and reject anything else", "[persist_engine]") {
+  const std::uint8_t ip[4] = {203, 0, 113, 2};
+  char buf[64];
+  const std::size_t n = format_identity_token(IdentityKind::TrueClientIp, Bytes(ip, 4), buf);
+  CHECK(std::string_view(buf, n) == "3cb007102");
+  std::array<std::uint8_t, 16> kb{};
+  IdentityKind kind{};
+  Bytes key;
+  REQUIRE(parse_identity_token("3cb007102", kind, kb, key));
+  CHECK(kind == IdentityKind::TrueClientIp);
+  CHECK(std::vector<std::uint8_t>(key.begin(), key.end()) == std::vector<std::uint8_t>{203, 0, 113, 2});
+  for (const char* bad : {"", "3", "3c", "9cb007102", "0cb007102", "3cb00710Z", "3CB007102",
+                          "5000102030405060708090a0b0c0d0e0f1011"})
+    CHECK_FALSE(parse_identity_token(bad, kind, kb, key));
+}
