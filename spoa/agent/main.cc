@@ -7,12 +7,14 @@
 
 #include "agent/cli.h"
 #include "agent/echo_handler.h"
+#include "agent/health_follower.h"
 #include "agent/persist_handler.h"
 #include "agent/persist_metrics.h"
 #include "agent/persist_runtime.h"
 #include "agent/version.h"
 #include "base/log.h"
 #include "config/config_file.h"
+#include "health/health_poller.h"
 #include "io/metrics_http.h"
 #include "io/server.h"
 #include "metrics/exporter.h"
@@ -34,6 +36,27 @@ struct CounterFlush {
     static_cast<CounterFlush*>(w->data)->state->publish_counters();
   }
 };
+
+health::HealthPollerOptions health_options(const config::Config& cfg) {
+  health::HealthPollerOptions o;
+  o.runtime_api = cfg.haproxy.runtime_api;
+  o.poll_interval = cfg.haproxy.poll_interval;
+  o.api_timeout = cfg.haproxy.api_timeout;
+  auto add_static = [&o](const std::string& backend, const std::vector<config::StaticServer>& servers) {
+    if (servers.empty()) return;
+    policy::ServerSet set;
+    set.backend = backend;
+    for (const auto& s : servers) set.servers.push_back({s.name, s.weight, policy::ServerState::Up});
+    o.static_servers.push_back(std::move(set));
+  };
+  for (const auto& b : cfg.backends) add_static(b.name, b.servers);
+  for (const auto& h : cfg.hsaf)
+    for (const auto& [backend, servers] : h.servers) add_static(backend, servers);
+  o.log = [](std::string_view what) {
+    STICKY_LOG(Warn, "haproxy runtime API: %.*s", static_cast<int>(what.size()), what.data());
+  };
+  return o;
+}
 
 int check_config(const std::string& path) {
   config::LoadResult r = config::load_file(path);
@@ -88,6 +111,18 @@ int main(int argc, char** argv) {
     for (const auto& e : errors) STICKY_LOG(Error, "%s", e.c_str());
     return 1;
   }
+
+  // HAProxy's view of its servers: polled in the background, rebuilt into per-backend views.
+  health::HealthPoller poller(health_options(cfg));
+  agent::HealthFollower follower(poller, {[&persist](const health::ServerView& view) {
+                                   for (std::size_t i = 0; i < persist->size(); ++i) {
+                                     auto& b = persist->backend(static_cast<int>(i));
+                                     const std::string& name = b.engine->options().name;
+                                     if (const auto& set = view.find(name)) persist->publish_servers(name, set);
+                                   }
+                                 }});
+  poller.start();
+  follower.start();
 
   io::ServerOptions options;
   options.listen = cli.listen;
@@ -163,5 +198,7 @@ int main(int argc, char** argv) {
   }
   STICKY_LOG(Info, "sticky-agent %s ready: %zu persistence backends", STICKY_AGENT_VERSION, persist->size());
   server.run();
+  follower.stop();
+  poller.stop();
   return 0;
 }

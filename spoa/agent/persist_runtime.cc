@@ -159,14 +159,6 @@ std::unique_ptr<PersistRuntime> PersistRuntime::build(const config::Config& cfg,
     pb->engine = std::make_unique<policy::PersistEngine>(std::move(o), std::move(codec), *rt->table_,
                                                          *rt->registry_);
     rt->backends_.push_back(std::move(pb));
-
-    if (!b.servers.empty()) {
-      auto set = std::make_shared<policy::ServerSet>();
-      set->backend = b.name;
-      set->version = 1;
-      for (const auto& s : b.servers) set->servers.push_back({s.name, s.weight, policy::ServerState::Up});
-      rt->publish_servers(b.name, set);
-    }
   }
   if (!errors.empty()) return nullptr;
   return rt;
@@ -183,8 +175,9 @@ void PersistRuntime::publish_servers(std::string_view backend, policy::ServerSet
   if (i < 0 || !servers) return;
   PersistBackend& b = *backends_[static_cast<std::size_t>(i)];
   std::lock_guard<std::mutex> lock(rebuild_mutex_);  // one rebuild at a time
-  if (servers->version == b.servers_version && b.view.get()) return;
-  b.servers_version = servers->version;
+  // The poller hands back the same set object while a backend is unchanged.
+  if (servers == b.servers) return;
+  b.servers = servers;
   b.view.publish(b.engine->make_view(std::move(servers)));
 }
 

@@ -17,7 +17,7 @@ namespace sticky::agent {
 struct PersistBackend {
   std::unique_ptr<policy::PersistEngine> engine;
   ViewSlot<policy::BackendView> view;
-  std::uint64_t servers_version = 0;  // last ServerSet version turned into a view
+  policy::ServerSetPtr servers;  // the set the current view was built from
 };
 
 // Counters summed over workers; workers publish their plain counters here about once a second.
@@ -39,7 +39,7 @@ class PersistRuntime {
   std::size_t size() const { return backends_.size(); }
   policy::StickyTable& table() { return *table_; }
 
-  // Any thread: HAProxy's view of a backend changed. Rebuilds the view if the version moved.
+  // Any thread: HAProxy's view of a backend changed. Rebuilds the view if the set is new.
   void publish_servers(std::string_view backend, policy::ServerSetPtr servers);
 
   // Workers add their counters (and reset their own) here; the exporter reads the totals.
