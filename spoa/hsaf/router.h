@@ -1,0 +1,124 @@
+// HSAF decision for one request: serial(s), bucket, and the peer per hop, from prebuilt tables.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hsaf/assignment.h"
+#include "hsaf/hsaf_config.h"
+#include "hsaf/url_normalizer.h"
+#include "policy/server_set.h"
+
+namespace sticky::hsaf {
+
+enum class RouteStatus : std::uint8_t {
+  Ok = 0,        // at least one hop has a peer
+  NoPeer = 1,    // neither the regions nor the overflow region has a usable peer
+  BadInput = 2,  // the serial input was empty (no host and no path, or an empty custom value)
+};
+
+// Which hops the overflow region had to serve (bit 0: first hop, bit 1: second hop).
+enum class Overflow : std::uint8_t { None = 0, FirstHop = 1, SecondHop = 2, BothHops = 3 };
+std::string_view overflow_reason(Overflow o);
+std::string_view route_status_name(RouteStatus s);
+
+struct Hop {
+  std::string_view region;   // views into the Router (and its ServerSets): valid while it lives
+  std::string_view backend;
+  std::string_view peer;     // the value for `use-server`
+  std::int32_t peer_index = kNoPeer;  // index in that backend's ServerSet::servers
+  std::uint32_t serial = 0;  // the serial that chose this peer
+  bool via_overflow = false;
+};
+
+struct Route {
+  RouteStatus status = RouteStatus::BadInput;
+  std::uint32_t serial1 = 0;
+  std::uint32_t serial2 = 0;   // parent tier only
+  bool has_serial2 = false;
+  std::uint32_t bucket = 0;    // edge: serial1 - min; parent: (serial1 - min1) * count2 + (serial2 - min2)
+  std::uint8_t hop_count = 0;  // hops[0] is the first hop
+  Hop hops[2];
+  bool other_region_first = false;  // parent tier: the coin sent the request to other_region first
+  Overflow overflow = Overflow::None;
+};
+
+// Plain counters; the caller owns one per worker and reads it for metrics.
+struct HsafCounters {
+  std::uint64_t routed = 0;             // status Ok
+  std::uint64_t bad_input = 0;          // status BadInput
+  std::uint64_t no_peer = 0;            // status NoPeer
+  std::uint64_t overflow_first_hop = 0;
+  std::uint64_t overflow_second_hop = 0;
+  std::uint64_t hop_dropped = 0;        // a second hop lost because its region and the overflow were empty,
+                                        // or both regions fell back to the same overflow region
+  std::uint64_t first_hop_other_region = 0;  // parent tier: coin chose other_region first
+};
+
+// The backends the router reads; each ServerSet's `backend` must match the config.
+struct HsafBackends {
+  policy::ServerSetPtr region;
+  policy::ServerSetPtr other_region;  // parent tier only
+  policy::ServerSetPtr overflow;      // when configured
+};
+
+class Router;
+struct RouterBuild {
+  std::shared_ptr<const Router> router;  // null when errors is non-empty
+  std::vector<std::string> errors;
+  std::vector<std::string> warnings;
+};
+
+// Immutable snapshot: built once per config or ServerSet version, shared read-only by workers.
+// Routing allocates nothing and never throws.
+class Router {
+ public:
+  static RouterBuild build(const HsafConfig& cfg, const HsafBackends& backends);
+
+  // Serial input from the Host header and the request target (path?query or absolute-form).
+  Route route_url(std::string_view host, std::string_view target, std::uint64_t coin, HsafCounters& c) const;
+  // Serial input from a value HAProxy extracted (SerialSource::Custom).
+  Route route_custom(std::string_view value, std::uint64_t coin, HsafCounters& c) const;
+  // From the two serial hashes directly (h2 ignored at the edge tier). `coin`'s top bit picks the
+  // first-hop region in the parent tier, so any uniform 64-bit value gives an even split.
+  Route route_hashes(std::uint64_t h1, std::uint64_t h2, std::uint64_t coin, HsafCounters& c) const;
+
+  // Writes the normalised serial input into `out` (for logs and previews); see CharBufferSink.
+  CharBufferSink normalized(std::string_view host, std::string_view target, std::span<char> out) const;
+
+  const HsafConfig& config() const { return cfg_; }
+  // The ServerSet versions the tables were built from, so callers know when to rebuild.
+  std::uint64_t region_version() const { return region_.set ? region_.set->version : 0; }
+  std::uint64_t other_region_version() const { return other_.set ? other_.set->version : 0; }
+  std::uint64_t overflow_version() const { return overflow_.set ? overflow_.set->version : 0; }
+  // Tables for inspection (metrics, dry-run previews, tests).
+  const AssignmentTable& region_table() const { return region_.table1; }
+  const AssignmentTable& other_region_table() const { return other_.table2; }
+
+ private:
+  explicit Router(const HsafConfig& cfg)
+      : cfg_(cfg), normalizer_(cfg.url), div1_(cfg.serials), div2_(cfg.serials2) {}
+  // One region's backend and its tables over serial set 1 and/or set 2.
+  struct RegionTables {
+    const RegionConfig* cfg = nullptr;
+    policy::ServerSetPtr set;
+    AssignmentTable table1;
+    AssignmentTable table2;
+  };
+  bool resolve(const RegionTables& r, bool second_set, std::uint32_t serial, Hop& hop) const;
+  void finish(Route& r, std::uint64_t coin, HsafCounters& c) const;
+
+  HsafConfig cfg_;
+  UrlNormalizer normalizer_;
+  RegionTables region_;
+  RegionTables other_;
+  RegionTables overflow_;
+  SerialDivisor div1_;
+  SerialDivisor div2_;
+};
+
+}  // namespace sticky::hsaf
