@@ -1,6 +1,8 @@
 // sticky-agent: command line, wiring of the layers, and nothing else.
 #include <cstdio>
+#include <functional>
 #include <memory>
+#include <random>
 #include <string>
 
 #include <ev.h>
@@ -8,6 +10,8 @@
 #include "agent/cli.h"
 #include "agent/echo_handler.h"
 #include "agent/health_follower.h"
+#include "agent/hsaf_handler.h"
+#include "agent/hsaf_runtime.h"
 #include "agent/persist_handler.h"
 #include "agent/persist_metrics.h"
 #include "agent/persist_runtime.h"
@@ -23,18 +27,16 @@ using namespace sticky;
 
 namespace {
 
-// Each worker hands its plain persistence counters to the shared totals once a second, so the
+// Each worker hands its plain policy counters to the shared totals once a second, so the
 // request path never touches a shared cache line for metrics.
 struct CounterFlush {
   ev_timer timer{};
-  agent::PersistWorkerState* state = nullptr;
+  std::function<void()> flush;
   struct ev_loop* loop = nullptr;
   ~CounterFlush() {
     if (loop) ev_timer_stop(loop, &timer);
   }
-  static void fire(struct ev_loop*, ev_timer* w, int) {
-    static_cast<CounterFlush*>(w->data)->state->publish_counters();
-  }
+  static void fire(struct ev_loop*, ev_timer* w, int) { static_cast<CounterFlush*>(w->data)->flush(); }
 };
 
 health::HealthPollerOptions health_options(const config::Config& cfg) {
@@ -63,8 +65,10 @@ int check_config(const std::string& path) {
   for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   for (const auto& e : r.errors) std::fprintf(stderr, "error: %s\n", e.c_str());
   if (!r.ok()) return 1;
-  std::vector<std::string> errors;
+  std::vector<std::string> errors, warnings;
   auto rt = agent::PersistRuntime::build(r.config, errors);
+  auto hs = agent::HsafRuntime::build(r.config, errors, warnings);
+  for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   for (const auto& e : errors) std::fprintf(stderr, "error: %s\n", e.c_str());
   if (!errors.empty()) return 1;
   std::printf("%s: valid (%zu backends, %zu hsaf profiles)\n", path.c_str(), r.config.backends.size(),
@@ -105,9 +109,11 @@ int main(int argc, char** argv) {
   if (cli.log_level_set) level = cli.log_level;
   log::threshold().store(static_cast<int>(level));
 
-  std::vector<std::string> errors;
+  std::vector<std::string> errors, warnings;
   std::unique_ptr<agent::PersistRuntime> persist = agent::PersistRuntime::build(cfg, errors);
-  if (!persist) {
+  std::unique_ptr<agent::HsafRuntime> hsaf_rt = agent::HsafRuntime::build(cfg, errors, warnings);
+  for (const auto& w : warnings) STICKY_LOG(Warn, "%s", w.c_str());
+  if (!persist || !hsaf_rt) {
     for (const auto& e : errors) STICKY_LOG(Error, "%s", e.c_str());
     return 1;
   }
@@ -120,7 +126,8 @@ int main(int argc, char** argv) {
                                      const std::string& name = b.engine->options().name;
                                      if (const auto& set = view.find(name)) persist->publish_servers(name, set);
                                    }
-                                 }});
+                                 },
+                                 [&hsaf_rt](const health::ServerView& view) { hsaf_rt->follow(view); }});
   poller.start();
   follower.start();
 
@@ -157,8 +164,14 @@ int main(int argc, char** argv) {
     auto res = std::make_shared<agent::PersistResponseHandler>(*state);
     w.handlers().add("persist-req", req.get());
     w.handlers().add("persist-res", res.get());
+    auto hsaf_handler = std::make_shared<agent::HsafHandler>(
+        *hsaf_rt, std::random_device{}() ^ (static_cast<std::uint64_t>(w.index()) << 32));
+    w.handlers().add("hsaf", hsaf_handler.get());
     auto flush = std::make_shared<CounterFlush>();
-    flush->state = state.get();
+    flush->flush = [s = state.get(), h = hsaf_handler.get()] {
+      s->publish_counters();
+      h->publish_counters();
+    };
     flush->loop = loop;
     ev_timer_init(&flush->timer, &CounterFlush::fire, 1.0, 1.0);
     flush->timer.data = flush.get();
@@ -167,6 +180,7 @@ int main(int argc, char** argv) {
     w.own(req);
     w.own(res);
     w.own(state);
+    w.own(hsaf_handler);
   });
 
   std::unique_ptr<io::MetricsHttp> metrics_http;
@@ -177,12 +191,15 @@ int main(int argc, char** argv) {
       STICKY_LOG(Error, "metrics address: %s", error.c_str());
       return 1;
     }
-    metrics_http = std::make_unique<io::MetricsHttp>(ma, [&server, &persist] {
+    metrics_http = std::make_unique<io::MetricsHttp>(ma, [&server, &persist, &hsaf_rt] {
       std::vector<const metrics::Shard*> shards;
       for (const auto& w : server.workers()) shards.push_back(&w->metrics());
       return metrics::render_prometheus(shards, {[&persist](std::string& out) {
-                                           agent::render_persist_metrics(*persist, out);
-                                         }});
+                                                    agent::render_persist_metrics(*persist, out);
+                                                  },
+                                                  [&hsaf_rt](std::string& out) {
+                                                    agent::render_hsaf_metrics(*hsaf_rt, out);
+                                                  }});
     });
     if (!metrics_http->start(error)) {
       STICKY_LOG(Error, "cannot serve metrics: %s", error.c_str());
@@ -196,7 +213,8 @@ int main(int argc, char** argv) {
     else
       STICKY_LOG(Info, "listening on %s (port %u)", a.text.c_str(), server.bound_ports()[i]);
   }
-  STICKY_LOG(Info, "sticky-agent %s ready: %zu persistence backends", STICKY_AGENT_VERSION, persist->size());
+  STICKY_LOG(Info, "sticky-agent %s ready: %zu persistence backends, %zu hsaf profiles", STICKY_AGENT_VERSION,
+             persist->size(), hsaf_rt->size());
   server.run();
   follower.stop();
   poller.stop();

@@ -62,4 +62,18 @@ void render_persist_metrics(PersistRuntime& runtime, std::string& out) {
                          static_cast<double>(tc.expired));
 }
 
+void render_hsaf_metrics(const HsafRuntime& runtime, std::string& out) {
+  const hsaf::HsafCounters c = runtime.totals();
+  metrics::append_metric(out, "sticky_hsaf_routed_total", "counter", "requests given a serial and a peer",
+                         static_cast<double>(c.routed));
+  metrics::append_metric(out, "sticky_hsaf_bad_input_total", "counter", "hsaf messages with no usable input or profile",
+                         static_cast<double>(c.bad_input));
+  metrics::append_metric(out, "sticky_hsaf_no_peer_total", "counter", "hsaf requests with no usable peer anywhere",
+                         static_cast<double>(c.no_peer));
+  metrics::append_metric(out, "sticky_hsaf_overflow_total", "counter", "hops sent to the overflow region",
+                         static_cast<double>(c.overflow_first_hop + c.overflow_second_hop));
+  metrics::append_metric(out, "sticky_hsaf_other_region_first_total", "counter",
+                         "parent-tier requests whose first hop was the second region", static_cast<double>(c.first_hop_other_region));
+}
+
 }  // namespace sticky::agent

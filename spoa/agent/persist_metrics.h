@@ -1,12 +1,14 @@
-// Prometheus lines for persistence: decisions by reason, identity rejections, table state.
+// Prometheus lines for the policies: persistence decisions, identity rejections, table state, HSAF routes.
 #pragma once
 
 #include <string>
 
+#include "agent/hsaf_runtime.h"
 #include "agent/persist_runtime.h"
 
 namespace sticky::agent {
 
 void render_persist_metrics(PersistRuntime& runtime, std::string& out);
+void render_hsaf_metrics(const HsafRuntime& runtime, std::string& out);
 
 }  // namespace sticky::agent

@@ -26,10 +26,12 @@ def agent_config(stack, mode, extra_replacements=()):
     return stack.write("sticky-agent.yaml", text)
 
 
-def start_persist(stack, mode, agent_args=(), replacements=(), servers=3, name_suffix=""):
-    """Starts agent + HAProxy for haproxy-conf/<mode>. Returns (agent, http_port, env)."""
+def start_persist(stack, mode, agent_args=(), replacements=(), servers=3, name_suffix="",
+                  haproxy_cfg="haproxy.cfg", extra_env=None, agent_port=None):
+    """Starts agent + HAProxy for haproxy-conf/<mode>. Returns (agent, http_port, env).
+    A second node goes in its own Stack (its own dir, runtime API socket and ports)."""
     cfg = agent_config(stack, mode, replacements)
-    agent = stack.start_agent("--config", cfg, *agent_args, name="agent" + name_suffix)
+    agent = stack.start_agent("--config", cfg, *agent_args, name="agent" + name_suffix, port=agent_port)
     env = {
         "STICKY_RUN_DIR": stack.dir,
         "STICKY_CONF_DIR": os.path.join(CONF_DIR, mode),
@@ -38,8 +40,10 @@ def start_persist(stack, mode, agent_args=(), replacements=(), servers=3, name_s
     }
     for i in range(1, servers + 1):
         env[f"STICKY_S{i}_ADDR"] = f"127.0.0.1:{free_port()}"
+    env["STICKY_CACHE_ADDR"] = f"127.0.0.1:{free_port()}"
+    env.update(extra_env or {})
     port = int(env["STICKY_HTTP_BIND"].rsplit(":", 1)[1])
-    stack.start_haproxy(os.path.join(CONF_DIR, mode, "haproxy.cfg"), env, wait_ports=[port],
+    stack.start_haproxy(os.path.join(CONF_DIR, mode, haproxy_cfg), env, wait_ports=[port],
                         name="haproxy" + name_suffix)
     return agent, port, env
 
