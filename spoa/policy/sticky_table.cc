@@ -1,0 +1,599 @@
+// Sharded sticky table: 60-byte records chained by 32-bit indices, per-shard lazy LRU and key slab.
+#include "policy/sticky_table.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <tuple>
+
+#include "base/hash.h"
+
+namespace sticky::policy {
+
+namespace {
+
+constexpr std::uint32_t kNil = 0xFFFFFFFFU;
+constexpr std::size_t kInlineKeyBytes = 16;  // an IPv6 address fits without touching the arena
+constexpr int kEvictScan = 8;                // LRU tail entries searched for an expired victim
+constexpr int kMaxRequeue = 64;              // touched tail entries requeued per eviction (bounds the lock hold)
+constexpr std::uint32_t kMaxTtlSec = (1U << 31) - 1;  // 68 years; the 32nd bit is the touched flag
+constexpr int kReclaimPerInsert = 2;         // expired tail entries dropped opportunistically per insert
+constexpr std::size_t kMaxShardCapacity = std::size_t{1} << 24;  // keeps arena handles and indices in 32 bits
+
+std::uint32_t to_sec(std::int64_t ms) {
+  if (ms <= kStickyEpochMs) return 0;
+  const std::int64_t s = (ms - kStickyEpochMs) / 1000;
+  return s >= std::int64_t{kNil} ? kNil - 1 : static_cast<std::uint32_t>(s);
+}
+std::int64_t to_ms(std::uint64_t s) { return kStickyEpochMs + static_cast<std::int64_t>(s) * 1000; }
+// Rounded up so a TTL is never shortened by the second resolution.
+std::uint32_t ttl_to_sec(std::int64_t ttl_ms) {
+  const std::int64_t s = ttl_ms / 1000 + (ttl_ms % 1000 != 0);
+  return s >= std::int64_t{kMaxTtlSec} ? kMaxTtlSec : static_cast<std::uint32_t>(s);
+}
+
+std::uint64_t key_hash(const StickyKey& k) {
+  return stable_hash64(k.bytes, (std::uint64_t{k.backend} << 8) | k.kind);
+}
+
+// One entry. key_len == 0 marks a free record (keys are never empty); chain_next then links the free list.
+struct Slot {
+  std::uint32_t tag;         // low 32 bits of the key hash; also gives the bucket (tag & mask)
+  std::uint32_t chain_next;  // next record in the bucket chain (or free list)
+  std::uint32_t lru_prev;    // towards more recently seen
+  std::uint32_t lru_next;    // towards less recently seen
+  std::uint32_t server_id;
+  std::uint32_t version;
+  std::uint32_t created_s;
+  std::uint32_t last_seen_s;
+  std::uint32_t ttl_s : 31;  // expiry = last_seen + ttl, so a refresh is one store
+  // Seen again since it was queued at the LRU head. Hits only set this flag instead of relinking
+  // (which would cost two more cache misses per hit); eviction requeues flagged tail entries.
+  std::uint32_t touched : 1;
+  std::uint32_t last_synced_s;
+  std::uint16_t backend;
+  std::uint8_t kind;
+  std::uint8_t key_len;
+  union {
+    std::uint8_t inline_key[kInlineKeyBytes];
+    std::uint32_t arena_ref;
+  };
+};
+static_assert(sizeof(Slot) == 60, "entry record grew: re-check the 80 bytes/entry budget");
+
+bool is_expired(const Slot& s, std::uint32_t now_s) {
+  return std::uint64_t{s.last_seen_s} + s.ttl_s <= now_s;
+}
+
+StickyEntry to_entry(const Slot& s) {
+  StickyEntry e;
+  e.server_id = s.server_id;
+  e.created_ms = to_ms(s.created_s);
+  e.last_seen_ms = to_ms(s.last_seen_s);
+  e.expires_ms = to_ms(std::uint64_t{s.last_seen_s} + s.ttl_s);
+  e.last_synced_ms = s.last_synced_s ? to_ms(s.last_synced_s) : 0;
+  e.version = s.version;
+  return e;
+}
+
+// Slab for keys longer than kInlineKeyBytes: four size classes carved from 64 KiB blocks, each
+// class with a free list threaded through its freed chunks, so steady-state churn never allocates.
+class KeyArena {
+ public:
+  static constexpr std::uint32_t kBlockBits = 16;
+  static constexpr std::size_t kBlockBytes = std::size_t{1} << kBlockBits;
+
+  std::uint32_t store(std::string_view bytes) {
+    const int c = size_class(bytes.size());
+    std::uint32_t h = free_[c];
+    if (h != kNil) {
+      std::memcpy(&free_[c], at(h), sizeof(std::uint32_t));
+    } else {
+      if (bump_[c] == kNil) {
+        // Capped one block short so no handle can equal kNil.
+        if (blocks_.size() >= (std::size_t{1} << kBlockBits) - 1) return kNil;
+        blocks_.push_back(std::make_unique_for_overwrite<std::uint8_t[]>(kBlockBytes));
+        bump_[c] = static_cast<std::uint32_t>((blocks_.size() - 1) << kBlockBits);
+      }
+      h = bump_[c];
+      bump_[c] += class_bytes(c);
+      // The block is used up exactly when the bump pointer reaches the next block boundary.
+      if ((bump_[c] & (kBlockBytes - 1)) == 0) bump_[c] = kNil;
+    }
+    std::memcpy(at(h), bytes.data(), bytes.size());
+    return h;
+  }
+  void release(std::uint32_t h, std::size_t len) {
+    const int c = size_class(len);
+    std::memcpy(at(h), &free_[c], sizeof(std::uint32_t));
+    free_[c] = h;
+  }
+  const std::uint8_t* at(std::uint32_t h) const { return blocks_[h >> kBlockBits].get() + (h & (kBlockBytes - 1)); }
+  std::uint8_t* at(std::uint32_t h) { return blocks_[h >> kBlockBits].get() + (h & (kBlockBytes - 1)); }
+  std::size_t bytes() const { return blocks_.size() * kBlockBytes + blocks_.capacity() * sizeof(blocks_[0]); }
+
+ private:
+  static int size_class(std::size_t len) { return len <= 32 ? 0 : len <= 64 ? 1 : len <= 128 ? 2 : 3; }
+  static std::uint32_t class_bytes(int c) { return 32U << c; }
+
+  std::vector<std::unique_ptr<std::uint8_t[]>> blocks_;
+  std::array<std::uint32_t, 4> free_{kNil, kNil, kNil, kNil};
+  std::array<std::uint32_t, 4> bump_{kNil, kNil, kNil, kNil};
+};
+
+StickyStatus check_key(const StickyKey& key) {
+  return key.bytes.empty() || key.bytes.size() > kMaxStickyKeyBytes ? StickyStatus::BadKey : StickyStatus::Ok;
+}
+
+}  // namespace
+
+std::string_view sticky_status_name(StickyStatus s) {
+  switch (s) {
+    case StickyStatus::Ok: return "ok";
+    case StickyStatus::BadKey: return "bad_key";
+    case StickyStatus::BadServer: return "bad_server";
+    case StickyStatus::BadTtl: return "bad_ttl";
+    case StickyStatus::KeySpaceFull: return "key_space_full";
+  }
+  return "unknown";
+}
+
+// Everything below runs with `mu` held by the caller.
+struct alignas(64) StickyTable::Shard {
+  mutable std::mutex mu;
+  std::vector<Slot> slots;  // reserved to capacity up front, so it never reallocates
+  std::vector<std::uint32_t> buckets;
+  std::uint32_t bucket_mask = 0;
+  std::size_t capacity = 0;
+  std::uint32_t free_head = kNil;
+  std::uint32_t lru_head = kNil;  // most recently seen
+  std::uint32_t lru_tail = kNil;  // least recently seen: the eviction end
+  std::size_t count = 0;
+  std::size_t key_bytes = 0;
+  KeyArena arena;
+  std::vector<std::uint32_t> per_server;  // present entries by server id
+  StickyTableCounters counters;
+
+  void init(std::size_t cap) {
+    capacity = cap;
+    slots.reserve(cap);
+    std::size_t n = 1;
+    while (n < cap) n <<= 1;
+    buckets.assign(n, kNil);
+    bucket_mask = static_cast<std::uint32_t>(n - 1);
+  }
+
+  const std::uint8_t* key_data(const Slot& s) const {
+    return s.key_len <= kInlineKeyBytes ? s.inline_key : arena.at(s.arena_ref);
+  }
+
+  std::uint32_t find(const StickyKey& key, std::uint32_t tag) const {
+    for (std::uint32_t i = buckets[tag & bucket_mask]; i != kNil; i = slots[i].chain_next) {
+      const Slot& s = slots[i];
+      if (s.tag == tag && s.backend == key.backend && s.kind == key.kind && s.key_len == key.bytes.size() &&
+          std::memcmp(key_data(s), key.bytes.data(), s.key_len) == 0)
+        return i;
+    }
+    return kNil;
+  }
+
+  void lru_unlink(std::uint32_t i) {
+    Slot& s = slots[i];
+    (s.lru_prev == kNil ? lru_head : slots[s.lru_prev].lru_next) = s.lru_next;
+    (s.lru_next == kNil ? lru_tail : slots[s.lru_next].lru_prev) = s.lru_prev;
+  }
+  void lru_push_front(std::uint32_t i) {
+    Slot& s = slots[i];
+    s.lru_prev = kNil;
+    s.lru_next = lru_head;
+    (lru_head == kNil ? lru_tail : slots[lru_head].lru_prev) = i;
+    lru_head = i;
+  }
+  // Exact LRU without relinking on hits: the list is ordered by queue time and last_seen >= queue
+  // time, so an untouched tail entry (last_seen == its queue time) is the least recently seen of
+  // all. Touched tail entries are requeued at the head first. Assumes callers' clocks roughly
+  // agree; if more than kMaxRequeue tail entries are touched the tail is taken anyway.
+  std::uint32_t least_recently_seen() {
+    for (int n = 0; n < kMaxRequeue && slots[lru_tail].touched; ++n) {
+      const std::uint32_t t = lru_tail;
+      slots[t].touched = 0;
+      lru_unlink(t);
+      lru_push_front(t);
+    }
+    return lru_tail;
+  }
+
+  void count_server(std::uint32_t server_id, int delta) {
+    if (server_id >= per_server.size()) per_server.resize(server_id + 1, 0);
+    per_server[server_id] = static_cast<std::uint32_t>(static_cast<std::int64_t>(per_server[server_id]) + delta);
+  }
+
+  void remove(std::uint32_t i) {
+    Slot& s = slots[i];
+    std::uint32_t* link = &buckets[s.tag & bucket_mask];
+    while (*link != i) link = &slots[*link].chain_next;
+    *link = s.chain_next;
+    lru_unlink(i);
+    if (s.key_len > kInlineKeyBytes) arena.release(s.arena_ref, s.key_len);
+    count_server(s.server_id, -1);
+    key_bytes -= s.key_len;
+    --count;
+    s.key_len = 0;
+    s.chain_next = free_head;
+    free_head = i;
+  }
+
+  // Drops up to `budget` expired entries from the least recently seen end.
+  void reclaim_expired_tail(std::uint32_t now_s, int budget) {
+    while (budget-- > 0 && lru_tail != kNil && is_expired(slots[lru_tail], now_s)) {
+      remove(lru_tail);
+      ++counters.expired;
+    }
+  }
+
+  // A free record index; makes room when full (expired first, else the least recently seen).
+  // Returns kNil only if the record array cannot hold even one entry.
+  std::uint32_t take_free(std::uint32_t now_s) {
+    if (free_head == kNil && slots.size() < capacity) {
+      slots.emplace_back();
+      slots.back().key_len = 0;
+      return static_cast<std::uint32_t>(slots.size() - 1);
+    }
+    if (free_head == kNil) {
+      if (lru_tail == kNil) return kNil;
+      std::uint32_t victim = kNil;
+      bool victim_expired = false;
+      std::uint32_t i = lru_tail;
+      for (int n = 0; n < kEvictScan && i != kNil; ++n, i = slots[i].lru_prev) {
+        if (is_expired(slots[i], now_s)) {
+          victim = i;
+          victim_expired = true;
+          break;
+        }
+      }
+      if (victim == kNil) victim = least_recently_seen();
+      remove(victim);
+      ++(victim_expired ? counters.expired : counters.evicted_capacity);
+    }
+    const std::uint32_t i = free_head;
+    free_head = slots[i].chain_next;
+    return i;
+  }
+
+  // Inserts a key known to be absent. Returns kNil if the key arena is exhausted (4 GiB per shard).
+  std::uint32_t insert(const StickyKey& key, std::uint32_t tag, std::uint32_t now_s) {
+    reclaim_expired_tail(now_s, kReclaimPerInsert);
+    const std::uint32_t i = take_free(now_s);
+    if (i == kNil) return kNil;
+    Slot& s = slots[i];
+    const auto len = static_cast<std::uint8_t>(key.bytes.size());
+    if (len > kInlineKeyBytes) {
+      const std::uint32_t ref = arena.store(key.bytes);
+      if (ref == kNil) {
+        s.chain_next = free_head;
+        free_head = i;
+        return kNil;
+      }
+      s.arena_ref = ref;
+    } else {
+      std::memcpy(s.inline_key, key.bytes.data(), len);
+    }
+    s.tag = tag;
+    s.backend = key.backend;
+    s.kind = key.kind;
+    s.key_len = len;
+    std::uint32_t& head = buckets[tag & bucket_mask];
+    s.chain_next = head;
+    head = i;
+    lru_push_front(i);
+    key_bytes += len;
+    ++count;
+    return i;
+  }
+};
+
+StickyTable::StickyTable(StickyTableOptions options) {
+  std::uint32_t n = 1;
+  while (n < options.shards && n < (1U << 16)) n <<= 1;
+  shard_count_ = n;
+  shard_capacity_ = std::clamp<std::size_t>((options.capacity + n - 1) / n, 1, kMaxShardCapacity);
+  shards_ = std::make_unique<Shard[]>(n);
+  for (std::uint32_t i = 0; i < n; ++i) shards_[i].init(shard_capacity_);
+}
+
+StickyTable::~StickyTable() = default;
+
+StickyTable::Shard& StickyTable::shard_for(std::uint64_t hash) const {
+  // Bits 40.. pick the shard; the low 32 bits pick the bucket, so the two stay independent.
+  return shards_[(hash >> 40) & (shard_count_ - 1)];
+}
+
+std::optional<StickyEntry> StickyTable::lookup(const StickyKey& key, std::int64_t now_ms) {
+  if (check_key(key) != StickyStatus::Ok) return std::nullopt;
+  const std::uint64_t h = key_hash(key);
+  const auto tag = static_cast<std::uint32_t>(h);
+  const std::uint32_t now_s = to_sec(now_ms);
+  Shard& sh = shard_for(h);
+  std::lock_guard lock(sh.mu);
+  ++sh.counters.lookups;
+  const std::uint32_t i = sh.find(key, tag);
+  if (i == kNil) {
+    ++sh.counters.misses;
+    return std::nullopt;
+  }
+  Slot& s = sh.slots[i];
+  if (is_expired(s, now_s)) {
+    sh.remove(i);
+    ++sh.counters.expired;
+    ++sh.counters.misses;
+    return std::nullopt;
+  }
+  ++sh.counters.hits;
+  if (now_s > s.last_seen_s) {
+    s.last_seen_s = now_s;
+    s.touched = 1;
+  }
+  return to_entry(s);
+}
+
+std::optional<StickyEntry> StickyTable::peek(const StickyKey& key, std::int64_t now_ms) const {
+  if (check_key(key) != StickyStatus::Ok) return std::nullopt;
+  const std::uint64_t h = key_hash(key);
+  Shard& sh = shard_for(h);
+  std::lock_guard lock(sh.mu);
+  const std::uint32_t i = sh.find(key, static_cast<std::uint32_t>(h));
+  if (i == kNil || is_expired(sh.slots[i], to_sec(now_ms))) return std::nullopt;
+  return to_entry(sh.slots[i]);
+}
+
+UpsertResult StickyTable::upsert(const StickyKey& key, std::uint32_t server_id, std::int64_t now_ms,
+                                 std::int64_t ttl_ms, std::uint32_t version_hint) {
+  UpsertResult r;
+  r.status = check_key(key);
+  if (r.status == StickyStatus::Ok && server_id > kMaxStickyServerId) r.status = StickyStatus::BadServer;
+  if (r.status == StickyStatus::Ok && ttl_ms <= 0) r.status = StickyStatus::BadTtl;
+  const std::uint64_t h = key_hash(key);
+  const auto tag = static_cast<std::uint32_t>(h);
+  const std::uint32_t now_s = to_sec(now_ms);
+  Shard& sh = shard_for(h);
+  std::lock_guard lock(sh.mu);
+  switch (r.status) {
+    case StickyStatus::Ok: break;
+    case StickyStatus::BadKey: ++sh.counters.rejected_bad_key; return r;
+    case StickyStatus::BadServer: ++sh.counters.rejected_bad_server; return r;
+    case StickyStatus::BadTtl: ++sh.counters.rejected_bad_ttl; return r;
+    case StickyStatus::KeySpaceFull: return r;  // not produced by the checks above
+  }
+  std::uint32_t i = sh.find(key, tag);
+  if (i != kNil && is_expired(sh.slots[i], now_s)) {
+    sh.remove(i);
+    ++sh.counters.expired;
+    i = kNil;
+  }
+  if (i == kNil) {
+    i = sh.insert(key, tag, now_s);
+    if (i == kNil) {
+      ++sh.counters.rejected_key_space_full;
+      r.status = StickyStatus::KeySpaceFull;
+      return r;
+    }
+    Slot& s = sh.slots[i];
+    s.server_id = server_id;
+    s.version = std::max<std::uint32_t>(1, version_hint);
+    s.created_s = now_s;
+    s.last_seen_s = now_s;
+    s.ttl_s = ttl_to_sec(ttl_ms) & kMaxTtlSec;
+    s.touched = 0;
+    s.last_synced_s = 0;
+    sh.count_server(server_id, +1);
+    ++sh.counters.inserts;
+    r.created = true;
+    r.version = s.version;
+    return r;
+  }
+  Slot& s = sh.slots[i];
+  ++sh.counters.updates;
+  if (s.server_id != server_id) {
+    ++sh.counters.moves;
+    sh.count_server(s.server_id, -1);
+    sh.count_server(server_id, +1);
+    s.server_id = server_id;
+    s.version = s.version == kNil ? kNil : s.version + 1;
+    s.created_s = now_s;
+    s.last_synced_s = 0;  // the store has not seen this pin yet
+  }
+  s.version = std::max(s.version, version_hint);
+  if (now_s > s.last_seen_s) {
+    s.last_seen_s = now_s;
+    s.touched = 1;
+  }
+  s.ttl_s = ttl_to_sec(ttl_ms) & kMaxTtlSec;
+  r.version = s.version;
+  return r;
+}
+
+bool StickyTable::erase(const StickyKey& key) {
+  if (check_key(key) != StickyStatus::Ok) return false;
+  const std::uint64_t h = key_hash(key);
+  Shard& sh = shard_for(h);
+  std::lock_guard lock(sh.mu);
+  const std::uint32_t i = sh.find(key, static_cast<std::uint32_t>(h));
+  if (i == kNil) return false;
+  sh.remove(i);
+  ++sh.counters.erased;
+  return true;
+}
+
+RemoteOutcome StickyTable::apply_remote(const StickyKey& key, const StickyEntry& remote, std::int64_t now_ms) {
+  const std::uint64_t h = key_hash(key);
+  const auto tag = static_cast<std::uint32_t>(h);
+  const std::uint32_t now_s = to_sec(now_ms);
+  const std::uint32_t seen_s = to_sec(remote.last_seen_ms);
+  const std::uint32_t expires_s = to_sec(remote.expires_ms);
+  Shard& sh = shard_for(h);
+  std::lock_guard lock(sh.mu);
+  if (check_key(key) != StickyStatus::Ok) {
+    ++sh.counters.rejected_bad_key;
+    return RemoteOutcome::Rejected;
+  }
+  if (remote.server_id > kMaxStickyServerId) {
+    ++sh.counters.rejected_bad_server;
+    return RemoteOutcome::Rejected;
+  }
+  if (expires_s <= seen_s) {
+    ++sh.counters.rejected_bad_ttl;
+    return RemoteOutcome::Rejected;
+  }
+  if (expires_s <= now_s) {
+    ++sh.counters.remote_ignored_expired;
+    return RemoteOutcome::IgnoredExpired;
+  }
+  std::uint32_t i = sh.find(key, tag);
+  if (i != kNil && is_expired(sh.slots[i], now_s)) {
+    sh.remove(i);
+    ++sh.counters.expired;
+    i = kNil;
+  }
+  RemoteOutcome outcome = RemoteOutcome::Replaced;
+  std::uint32_t created_s = to_sec(remote.created_ms);
+  if (i == kNil) {
+    i = sh.insert(key, tag, now_s);
+    if (i == kNil) {
+      ++sh.counters.rejected_key_space_full;
+      return RemoteOutcome::Rejected;
+    }
+    outcome = RemoteOutcome::Inserted;
+    sh.count_server(remote.server_id, +1);
+  } else {
+    const Slot& l = sh.slots[i];
+    if (std::tie(remote.version, seen_s, remote.server_id) <= std::tie(l.version, l.last_seen_s, l.server_id)) {
+      ++sh.counters.remote_ignored_older;
+      return RemoteOutcome::IgnoredOlder;
+    }
+    if (l.server_id == remote.server_id) {
+      created_s = std::min(created_s, l.created_s);
+    } else {
+      sh.count_server(l.server_id, -1);
+      sh.count_server(remote.server_id, +1);
+    }
+  }
+  Slot& s = sh.slots[i];
+  s.touched = outcome == RemoteOutcome::Replaced;
+  s.server_id = remote.server_id;
+  s.version = remote.version;
+  s.created_s = created_s;
+  s.last_seen_s = seen_s;
+  s.ttl_s = std::min(expires_s - seen_s, kMaxTtlSec) & kMaxTtlSec;
+  s.last_synced_s = remote.last_synced_ms ? to_sec(remote.last_synced_ms) : 0;
+  ++(outcome == RemoteOutcome::Inserted ? sh.counters.remote_inserted : sh.counters.remote_replaced);
+  return outcome;
+}
+
+bool StickyTable::mark_synced(const StickyKey& key, std::int64_t now_ms) {
+  if (check_key(key) != StickyStatus::Ok) return false;
+  const std::uint64_t h = key_hash(key);
+  Shard& sh = shard_for(h);
+  std::lock_guard lock(sh.mu);
+  const std::uint32_t i = sh.find(key, static_cast<std::uint32_t>(h));
+  if (i == kNil) return false;
+  sh.slots[i].last_synced_s = to_sec(now_ms);
+  return true;
+}
+
+std::size_t StickyTable::sweep_expired(std::int64_t now_ms) {
+  const std::uint32_t now_s = to_sec(now_ms);
+  std::size_t removed = 0;
+  for (std::uint32_t k = 0; k < shard_count_; ++k) {
+    Shard& sh = shards_[k];
+    std::lock_guard lock(sh.mu);
+    for (std::size_t i = 0; i < sh.slots.size(); ++i) {
+      const Slot& s = sh.slots[i];
+      if (s.key_len != 0 && is_expired(s, now_s)) {
+        sh.remove(static_cast<std::uint32_t>(i));
+        ++sh.counters.expired;
+        ++removed;
+      }
+    }
+  }
+  return removed;
+}
+
+std::vector<std::uint64_t> StickyTable::entries_per_server() const {
+  std::vector<std::uint64_t> out;
+  for (std::uint32_t k = 0; k < shard_count_; ++k) {
+    const Shard& sh = shards_[k];
+    std::lock_guard lock(sh.mu);
+    if (out.size() < sh.per_server.size()) out.resize(sh.per_server.size(), 0);
+    for (std::size_t id = 0; id < sh.per_server.size(); ++id) out[id] += sh.per_server[id];
+  }
+  // Trailing zeros carry no information and would make the result depend on history.
+  while (!out.empty() && out.back() == 0) out.pop_back();
+  return out;
+}
+
+std::uint64_t StickyTable::entries_for_server(std::uint32_t server_id) const {
+  std::uint64_t n = 0;
+  for (std::uint32_t k = 0; k < shard_count_; ++k) {
+    const Shard& sh = shards_[k];
+    std::lock_guard lock(sh.mu);
+    if (server_id < sh.per_server.size()) n += sh.per_server[server_id];
+  }
+  return n;
+}
+
+std::size_t StickyTable::size() const {
+  std::size_t n = 0;
+  for (std::uint32_t k = 0; k < shard_count_; ++k) {
+    std::lock_guard lock(shards_[k].mu);
+    n += shards_[k].count;
+  }
+  return n;
+}
+
+StickyTableCounters StickyTable::counters() const {
+  StickyTableCounters t;
+  for (std::uint32_t k = 0; k < shard_count_; ++k) {
+    const Shard& sh = shards_[k];
+    std::lock_guard lock(sh.mu);
+    const StickyTableCounters& c = sh.counters;
+    t.lookups += c.lookups;
+    t.hits += c.hits;
+    t.misses += c.misses;
+    t.inserts += c.inserts;
+    t.updates += c.updates;
+    t.moves += c.moves;
+    t.expired += c.expired;
+    t.evicted_capacity += c.evicted_capacity;
+    t.erased += c.erased;
+    t.remote_inserted += c.remote_inserted;
+    t.remote_replaced += c.remote_replaced;
+    t.remote_ignored_older += c.remote_ignored_older;
+    t.remote_ignored_expired += c.remote_ignored_expired;
+    t.rejected_bad_key += c.rejected_bad_key;
+    t.rejected_bad_server += c.rejected_bad_server;
+    t.rejected_bad_ttl += c.rejected_bad_ttl;
+    t.rejected_key_space_full += c.rejected_key_space_full;
+  }
+  return t;
+}
+
+StickyTableMemory StickyTable::memory() const {
+  StickyTableMemory m;
+  m.used_bytes = sizeof(*this);
+  m.reserved_bytes = sizeof(*this);
+  for (std::uint32_t k = 0; k < shard_count_; ++k) {
+    const Shard& sh = shards_[k];
+    std::lock_guard lock(sh.mu);
+    const std::size_t common = sizeof(Shard) + sh.buckets.size() * sizeof(std::uint32_t) + sh.arena.bytes() +
+                               sh.per_server.capacity() * sizeof(std::uint32_t);
+    m.entries += sh.count;
+    m.key_bytes += sh.key_bytes;
+    m.used_bytes += common + sh.slots.size() * sizeof(Slot);
+    m.reserved_bytes += common + sh.slots.capacity() * sizeof(Slot);
+  }
+  return m;
+}
+
+}  // namespace sticky::policy

@@ -1,0 +1,163 @@
+// In-process sticky table: (backend, identity kind, key bytes) -> server id with sliding TTL, bounded size.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace sticky::policy {
+
+inline constexpr std::size_t kMaxStickyKeyBytes = 255;
+// Server ids come from ServerRegistry, which hands them out densely from 0; the bound keeps a
+// corrupt id from making the per-server counters allocate gigabytes.
+inline constexpr std::uint32_t kMaxStickyServerId = (1U << 20) - 1;
+// Stored times are whole seconds since this instant (2020-01-01T00:00:00Z) in 32 bits, which
+// lasts until 2156 and keeps an entry small. Earlier times clamp to it.
+inline constexpr std::int64_t kStickyEpochMs = 1577836800000LL;
+// The product default; the per-backend TTL is configuration and is passed to every upsert.
+inline constexpr std::int64_t kDefaultStickyTtlMs = 30 * 60 * 1000;
+
+struct StickyKey {
+  std::uint16_t backend = 0;  // backend id chosen by the caller (e.g. config order)
+  std::uint8_t kind = 0;      // identity kind (client IP, cookie, header...), defined by the engine
+  std::string_view bytes;     // raw identity, 1..kMaxStickyKeyBytes bytes; copied on insert
+};
+
+// A copy of one entry. Times are milliseconds since the Unix epoch at whole-second resolution.
+struct StickyEntry {
+  std::uint32_t server_id = 0;
+  std::int64_t created_ms = 0;
+  std::int64_t last_seen_ms = 0;
+  std::int64_t expires_ms = 0;      // last_seen + TTL: every hit slides it
+  std::int64_t last_synced_ms = 0;  // last TTL write to the shared store; 0 = never
+  std::uint32_t version = 0;        // bumps each time the key moves to another server
+};
+
+enum class StickyStatus : std::uint8_t {
+  Ok = 0,
+  BadKey = 1,     // empty or longer than kMaxStickyKeyBytes
+  BadServer = 2,  // server id above kMaxStickyServerId
+  BadTtl = 3,     // TTL not positive
+  KeySpaceFull = 4,  // the shard's 4 GiB slab for long keys is exhausted (needs > 16M keys of ~256 bytes)
+};
+std::string_view sticky_status_name(StickyStatus s);
+
+enum class RemoteOutcome : std::uint8_t {
+  Inserted = 0,        // key was unknown here
+  Replaced = 1,        // remote entry won the comparison
+  IgnoredOlder = 2,    // local entry won the comparison
+  IgnoredExpired = 3,  // remote entry had already expired at `now`
+  Rejected = 4,        // bad key / server / TTL, or no key space (see StickyStatus)
+};
+
+struct UpsertResult {
+  StickyStatus status = StickyStatus::Ok;
+  std::uint32_t version = 0;  // version stored for the key
+  bool created = false;       // true if the key was not present (or had expired)
+};
+
+// Plain counters, summed over shards on read. Every removal has exactly one reason.
+struct StickyTableCounters {
+  std::uint64_t lookups = 0;
+  std::uint64_t hits = 0;
+  std::uint64_t misses = 0;            // includes lookups that found an expired entry
+  std::uint64_t inserts = 0;           // local upserts that created a key
+  std::uint64_t updates = 0;           // local upserts of an existing key
+  std::uint64_t moves = 0;             // updates that changed the server (version bumped)
+  std::uint64_t expired = 0;           // removed because the TTL passed (lookup, insert, sweep)
+  std::uint64_t evicted_capacity = 0;  // removed live to make room: the oldest in its shard
+  std::uint64_t erased = 0;
+  std::uint64_t remote_inserted = 0;
+  std::uint64_t remote_replaced = 0;
+  std::uint64_t remote_ignored_older = 0;
+  std::uint64_t remote_ignored_expired = 0;
+  std::uint64_t rejected_bad_key = 0;
+  std::uint64_t rejected_bad_server = 0;
+  std::uint64_t rejected_bad_ttl = 0;
+  std::uint64_t rejected_key_space_full = 0;
+};
+
+struct StickyTableMemory {
+  std::size_t entries = 0;
+  std::size_t key_bytes = 0;       // sum of key lengths of present entries
+  std::size_t used_bytes = 0;      // entry records in use + bucket arrays + key arena + shard headers
+  std::size_t reserved_bytes = 0;  // address space reserved for the full capacity (untouched pages are not resident)
+  // used_bytes per entry minus that entry's key bytes; the design target is <= 80.
+  double overhead_per_entry() const {
+    return entries ? static_cast<double>(used_bytes - key_bytes) / static_cast<double>(entries) : 0.0;
+  }
+};
+
+struct StickyTableOptions {
+  std::size_t capacity = 1 << 20;  // total entries; split evenly over shards
+  std::uint32_t shards = 64;       // rounded up to a power of two, 1..65536
+};
+
+// Thread-safe: the key hash picks one of `shards` shards, each with its own mutex, so threads only
+// contend when they touch the same shard. All work is O(1) except sweep_expired().
+// Capacity is enforced per shard (capacity / shards each): a full shard first drops an expired
+// entry found among its 8 least recently seen, else its least recently seen entry.
+// All time arguments are milliseconds since the Unix epoch; the table never reads a clock. Times
+// are stored in whole seconds (last_seen floored, TTL rounded up) and an entry is gone from its
+// reported expires_ms on: within one second of the exact millisecond deadline.
+// Memory: a 60-byte record per entry (keys up to 16 bytes inline, longer ones in a per-shard slab)
+// plus 4-8 bytes of bucket heads (capacity rounded up to a power of two): 64-68 bytes per IPv4 entry.
+class StickyTable {
+ public:
+  explicit StickyTable(StickyTableOptions options = {});
+  ~StickyTable();
+  StickyTable(const StickyTable&) = delete;
+  StickyTable& operator=(const StickyTable&) = delete;
+
+  // Hit: refreshes last_seen to `now` (sliding the expiry) and returns the refreshed entry.
+  // An expired entry is removed and reported as a miss.
+  std::optional<StickyEntry> lookup(const StickyKey& key, std::int64_t now_ms);
+  // Like lookup() but changes nothing (no refresh, no removal, no counters).
+  std::optional<StickyEntry> peek(const StickyKey& key, std::int64_t now_ms) const;
+
+  // Pins the key to server_id, last_seen = now, expiry = now + ttl. Version rule: a new key gets
+  // max(1, version_hint); an existing key keeps its version if the server is unchanged, else
+  // version + 1; either way the result is at least version_hint (e.g. the version read from Redis).
+  UpsertResult upsert(const StickyKey& key, std::uint32_t server_id, std::int64_t now_ms,
+                      std::int64_t ttl_ms, std::uint32_t version_hint = 0);
+
+  bool erase(const StickyKey& key);
+
+  // Merges an entry learned from another node or the shared store. Conflict rule: the entry with
+  // the greater (version, last_seen, server_id) tuple wins, compared in that order. Higher version
+  // means a later move; on equal versions the fresher one carries the longer expiry; the server id
+  // only breaks exact ties so every node converges on the same winner. The winner's fields are
+  // kept whole, except that `created` keeps the earlier value when the server is unchanged.
+  RemoteOutcome apply_remote(const StickyKey& key, const StickyEntry& remote, std::int64_t now_ms);
+
+  // Records that the entry's TTL was written to the shared store at `now` (throttles refresh writes).
+  bool mark_synced(const StickyKey& key, std::int64_t now_ms);
+
+  // Removes every expired entry; locks one shard at a time. Returns how many were removed.
+  std::size_t sweep_expired(std::int64_t now_ms);
+
+  // Present entries per server id (index = server id), expired-but-not-yet-swept ones included:
+  // call sweep_expired() first for exact live counts.
+  std::vector<std::uint64_t> entries_per_server() const;
+  std::uint64_t entries_for_server(std::uint32_t server_id) const;
+
+  std::size_t size() const;
+  std::size_t capacity() const { return shard_capacity_ * shard_count_; }
+  std::uint32_t shard_count() const { return shard_count_; }
+  StickyTableCounters counters() const;
+  StickyTableMemory memory() const;
+
+  struct Shard;  // defined in the .cc
+
+ private:
+  Shard& shard_for(std::uint64_t hash) const;
+
+  std::uint32_t shard_count_ = 1;
+  std::size_t shard_capacity_ = 1;
+  std::unique_ptr<Shard[]> shards_;
+};
+
+}  // namespace sticky::policy
