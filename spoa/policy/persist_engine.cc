@@ -76,12 +76,25 @@ bool PersistEngine::pin(const StickyKey& key, int server, const BackendView& vie
     return false;
   }
   version = r.version;
+  if (options_.shared) table_.mark_synced(key, now_ms);  // the caller publishes it now
   return true;
+}
+
+RemoteOutcome PersistEngine::adopt(const RemotePin& pin, std::int64_t now_ms) {
+  StickyEntry e;
+  e.server_id = registry_.intern(options_.name, pin.server);
+  e.created_ms = pin.created_ms;
+  e.last_seen_ms = pin.last_seen_ms;
+  e.expires_ms = pin.expires_ms;
+  e.last_synced_ms = now_ms;  // it came from the store: no need to write it back
+  e.version = pin.version;
+  const StickyKey key{options_.id, static_cast<std::uint8_t>(pin.kind), as_chars(pin.key)};
+  return table_.apply_remote(key, e, now_ms);
 }
 
 RequestDecision PersistEngine::decide(const ClientFacts& facts, const BackendView& view,
                                       std::int64_t now_ms, std::span<std::uint8_t> key_buf,
-                                      PersistCounters& counters) {
+                                      PersistCounters& counters, OnMiss on_miss) {
   RequestDecision d;
   const std::vector<Server>& servers = view.servers->servers;
   const std::int64_t now_s = now_ms / 1000;
@@ -117,10 +130,17 @@ RequestDecision PersistEngine::decide(const ClientFacts& facts, const BackendVie
       d.server = idx;
       d.reason = cookie_server_down ? PinReason::Moved : reason_for(d.identity.kind);
       d.version = e->version;
+      if (options_.shared && now_ms - e->last_synced_ms >= options_.ttl_ms / 2) {
+        d.refresh_due = true;
+        table_.mark_synced(key, now_ms);
+      }
       ++counters.decisions[static_cast<std::size_t>(d.reason)];
       return d;
     }
     cookie_server_down = true;  // pinned to a server that cannot take it any more
+  } else if (on_miss == OnMiss::Defer) {
+    d.deferred = true;
+    return d;
   }
   const int idx = place(view, d.identity.key);
   if (idx < 0) {

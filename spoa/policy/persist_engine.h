@@ -48,6 +48,15 @@ struct PersistOptions {
   IdentityConfig identity;
   std::optional<CookieAttributes> insert_cookie;  // set: the agent issues its own cookie
   std::uint32_t maglev_size = kMaglevDefaultSize;
+  // Pins are shared with other agents (Redis): track when each entry's TTL was last written
+  // out, so steady traffic refreshes it about twice per TTL instead of on every request.
+  bool shared = false;
+};
+
+// What decide() does when the table has no pin for the client.
+enum class OnMiss : std::uint8_t {
+  Place,  // place by consistent hashing and pin (the final answer)
+  Defer,  // return deferred = true: the caller asks the shared store first, then decides again
 };
 
 struct PersistCounters {
@@ -67,6 +76,19 @@ struct RequestDecision {
   Identity identity;        // the key the table uses (view into the caller's key buffer)
   bool cookie_ok = false;   // the client's cookie already names `server` and needs no refresh
   bool table_written = false;  // a new pin or a move: other nodes want to hear about it
+  bool refresh_due = false;    // shared pin hit whose TTL in the store wants rewriting
+  bool deferred = false;       // OnMiss::Defer and the table had no pin: nothing decided yet
+  std::uint32_t version = 0;
+};
+
+// A pin learned from another agent (pub/sub, warm-up, or a store lookup).
+struct RemotePin {
+  IdentityKind kind = IdentityKind::None;
+  Bytes key;
+  std::string_view server;
+  std::int64_t created_ms = 0;
+  std::int64_t last_seen_ms = 0;
+  std::int64_t expires_ms = 0;
   std::uint32_t version = 0;
 };
 
@@ -111,7 +133,12 @@ class PersistEngine {
 
   // Request phase. `key_buf` (kIdentityKeyCapacity bytes) receives the identity key.
   RequestDecision decide(const ClientFacts& facts, const BackendView& view, std::int64_t now_ms,
-                         std::span<std::uint8_t> key_buf, PersistCounters& counters);
+                         std::span<std::uint8_t> key_buf, PersistCounters& counters,
+                         OnMiss on_miss = OnMiss::Place);
+
+  // Merges a pin from another agent into the local table (the higher version wins; see
+  // StickyTable::apply_remote). Thread-safe.
+  RemoteOutcome adopt(const RemotePin& pin, std::int64_t now_ms);
 
   // Response phase: learns the application cookie, follows a redispatch, and issues or refreshes
   // the insert cookie for the server that served. `cookie_buf` receives the Set-Cookie value.
