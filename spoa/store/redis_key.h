@@ -1,0 +1,30 @@
+// Redis key and channel names for sticky records: `<cluster>:<backend>:<kind>:<hex key>`, `<cluster>:sticky`.
+//
+// Key bytes are always lower-case hex, so raw IPv4/IPv6 bytes and cookie values alike give printable,
+// glob-safe keys, and the last two segments never contain ':' -- a key parses unambiguously from the
+// right even when a backend name contains ':' (HAProxy allows it). The cluster name must pass
+// valid_cluster_name() because it is also used as a SCAN MATCH prefix and a channel name.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "store/sticky_record.h"
+
+namespace sticky::store {
+
+// [A-Za-z0-9._-]{1,64}: no glob characters, no ':' separator.
+bool valid_cluster_name(std::string_view cluster);
+
+// Replaces `out` with the key (reusing its capacity, so a caller-owned string makes this allocation-free).
+void make_redis_key(std::string& out, std::string_view cluster, std::string_view backend, std::uint8_t kind,
+                    std::string_view key);
+std::string redis_key_of(std::string_view cluster, const StickyRecord& record);
+
+// The pub/sub channel every agent of the cluster publishes its writes to.
+std::string sticky_channel(std::string_view cluster);
+// The SCAN MATCH pattern covering every record of the cluster.
+std::string scan_pattern(std::string_view cluster);
+
+}  // namespace sticky::store
