@@ -57,7 +57,9 @@ inline VarintStatus take_varint(ByteReader& r, std::uint64_t& out) {
   for (std::size_t i = 1; i < kMaxVarintBytes; ++i) {
     if (r.empty()) return VarintStatus::Truncated;
     std::uint64_t b = r.take_u8();
-    if (shift == 60 && b > 0x0F) return VarintStatus::Overlong;  // would lose high bits
+    // The tenth byte has 4 bits left, and even those may carry the sum past 2^64-1: both are
+    // Overlong rather than a silently wrapped value.
+    if (shift == 60 && (b > 0x0F || value + (b << shift) < value)) return VarintStatus::Overlong;
     value += b << shift;
     if (b < 128) {
       out = value;
