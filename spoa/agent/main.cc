@@ -15,6 +15,7 @@
 #include "agent/persist_handler.h"
 #include "agent/persist_metrics.h"
 #include "agent/persist_runtime.h"
+#include "agent/shared_store.h"
 #include "agent/version.h"
 #include "base/log.h"
 #include "config/config_file.h"
@@ -152,7 +153,30 @@ int main(int argc, char** argv) {
     STICKY_LOG(Error, "cannot listen: %s", error.c_str());
     return 1;
   }
+  // Redis: one client per worker loop, the subscriber on worker 0 (see agent/shared_store.h).
+  std::unique_ptr<agent::SharedStore> shared;
+  if (cfg.redis) {
+    store::RedisOptions ro;
+    if (!agent::redis_options_from(*cfg.redis, ro, error)) {
+      STICKY_LOG(Error, "%s", error.c_str());
+      return 1;
+    }
+    shared = std::make_unique<agent::SharedStore>(std::move(ro), *persist,
+                                                  static_cast<int>(server.workers().size()));
+    STICKY_LOG(Info, "sharing pins through redis (cluster '%s', node '%s')", shared->options().cluster.c_str(),
+               shared->options().node_id.c_str());
+  }
+
   server.setup_workers([&](io::Worker& w) {
+    // Owned first so it is destroyed first: its pending lookups complete while handlers live.
+    std::shared_ptr<agent::SharedStoreWorker> store_worker;
+    if (shared) {
+      store_worker = std::make_shared<agent::SharedStoreWorker>(*shared, w.loop(), w.index());
+      w.own(store_worker);
+      store_worker->start();
+      if (w.index() == 0) shared->start_subscriber(w.loop());
+    }
+
     auto echo = std::make_shared<agent::EchoHandler>(w.index());
     w.handlers().add("echo", echo.get());
     w.own(echo);
@@ -160,6 +184,7 @@ int main(int argc, char** argv) {
     struct ev_loop* loop = w.loop();
     auto state = std::make_shared<agent::PersistWorkerState>(
         *persist, [loop] { return static_cast<std::int64_t>(ev_now(loop) * 1000.0); });
+    state->store = store_worker.get();
     auto req = std::make_shared<agent::PersistRequestHandler>(*state);
     auto res = std::make_shared<agent::PersistResponseHandler>(*state);
     w.handlers().add("persist-req", req.get());
@@ -168,9 +193,10 @@ int main(int argc, char** argv) {
         *hsaf_rt, std::random_device{}() ^ (static_cast<std::uint64_t>(w.index()) << 32));
     w.handlers().add("hsaf", hsaf_handler.get());
     auto flush = std::make_shared<CounterFlush>();
-    flush->flush = [s = state.get(), h = hsaf_handler.get()] {
+    flush->flush = [s = state.get(), h = hsaf_handler.get(), sw = store_worker.get()] {
       s->publish_counters();
       h->publish_counters();
+      if (sw) sw->publish_counters();
     };
     flush->loop = loop;
     ev_timer_init(&flush->timer, &CounterFlush::fire, 1.0, 1.0);
@@ -191,7 +217,7 @@ int main(int argc, char** argv) {
       STICKY_LOG(Error, "metrics address: %s", error.c_str());
       return 1;
     }
-    metrics_http = std::make_unique<io::MetricsHttp>(ma, [&server, &persist, &hsaf_rt] {
+    metrics_http = std::make_unique<io::MetricsHttp>(ma, [&server, &persist, &hsaf_rt, &shared] {
       std::vector<const metrics::Shard*> shards;
       for (const auto& w : server.workers()) shards.push_back(&w->metrics());
       return metrics::render_prometheus(shards, {[&persist](std::string& out) {
@@ -199,6 +225,9 @@ int main(int argc, char** argv) {
                                                   },
                                                   [&hsaf_rt](std::string& out) {
                                                     agent::render_hsaf_metrics(*hsaf_rt, out);
+                                                  },
+                                                  [&shared](std::string& out) {
+                                                    if (shared) agent::render_redis_metrics(*shared, out);
                                                   }});
     });
     if (!metrics_http->start(error)) {

@@ -1,6 +1,11 @@
 // Maps SPOE arguments to the persistence engine and its answers back to HAProxy variables.
 #include "agent/persist_handler.h"
 
+#include <memory>
+#include <string>
+
+#include "agent/shared_store.h"
+
 namespace sticky::agent {
 
 namespace {
@@ -21,15 +26,36 @@ bool truthy_arg(const spop::Message& msg, std::string_view name) {
 
 }  // namespace
 
+void share_write(PersistWorkerState& state, const PinWrite& w) {
+  if (state.store) state.store->write(w, state.now_ms());
+}
+
+// What a deferred decision needs once the frame it came from is gone: copies of the facts.
+struct PersistRequestHandler::Pending {
+  int backend = -1;
+  std::string source, tcip, xff, ck, app, key;
+  model::Reply* reply = nullptr;
+
+  policy::ClientFacts facts() const {
+    policy::ClientFacts f;
+    f.source = as_bytes(source);
+    f.true_client_ip = tcip;
+    f.forwarded_for = xff;
+    f.agent_cookie = ck;
+    f.app_cookie = app;
+    return f;
+  }
+};
+
 void PersistRequestHandler::on_message(const spop::Message& msg, model::Reply& reply) {
   const int be = state_.runtime().find(text_arg(msg, "be"));
   if (be < 0) {
-    ++state_.unknown_backend;  // not a backend the agent manages: HAProxy balances
+    ++state_.handler.unknown_backend;  // not a backend the agent manages: HAProxy balances
     return;
   }
   const policy::BackendView* view = state_.view(be);
   if (!view) {
-    ++state_.no_view;  // no server list yet (runtime API not answered, no static servers)
+    ++state_.handler.no_view;  // no server list yet (runtime API not answered, no static servers)
     return;
   }
   policy::ClientFacts facts;
@@ -41,14 +67,51 @@ void PersistRequestHandler::on_message(const spop::Message& msg, model::Reply& r
   facts.agent_cookie = text_arg(msg, "ck");
   facts.app_cookie = text_arg(msg, "app");
 
-  PersistBackend& backend = state_.runtime().backend(be);
-  const std::int64_t now = state_.now_ms();
-  const policy::RequestDecision d = backend.engine->decide(facts, *view, now, key_buf_, state_.counters);
+  // With Redis reachable, a client unknown here may be known to another agent: ask first.
+  const policy::OnMiss on_miss =
+      state_.store && state_.store->connected() ? policy::OnMiss::Defer : policy::OnMiss::Place;
+  const policy::RequestDecision d = state_.runtime().backend(be).engine->decide(
+      facts, *view, state_.now_ms(), key_buf_, state_.counters, on_miss);
+  if (d.deferred) {
+    ask_store(be, facts, d, reply);
+    return;
+  }
+  answer(be, *view, d, reply.actions());
+}
 
-  model::ActionList& out = reply.actions();
+void PersistRequestHandler::ask_store(int backend, const policy::ClientFacts& facts,
+                                      const policy::RequestDecision& d, model::Reply& reply) {
+  ++state_.handler.deferred;
+  auto p = std::make_shared<Pending>();
+  p->backend = backend;
+  p->source.assign(as_chars(facts.source));
+  p->tcip.assign(facts.true_client_ip);
+  p->xff.assign(facts.forwarded_for);
+  p->ck.assign(facts.agent_cookie);
+  p->app.assign(facts.app_cookie);
+  p->key.assign(as_chars(d.identity.key));
+  p->reply = &reply;
+  reply.hold();  // the ACK waits for Redis (bounded by the lookup deadline)
+  PersistBackend& b = state_.runtime().backend(backend);
+  state_.store->lookup(b.engine->options().name, d.identity.kind, as_bytes(p->key),
+                       [this, p](const store::LookupResult& r) {
+                         // A found pin was adopted into the table by the store: deciding again
+                         // hits it. Anything else (absent, timeout, Redis down) places the client.
+                         if (r.status == store::LookupStatus::Found) ++state_.handler.shared_hits;
+                         if (const policy::BackendView* v = state_.view(p->backend)) {
+                           const policy::RequestDecision d2 = state_.runtime().backend(p->backend).engine->decide(
+                               p->facts(), *v, state_.now_ms(), key_buf_, state_.counters, policy::OnMiss::Place);
+                           answer(p->backend, *v, d2, p->reply->actions());
+                         }
+                         p->reply->release();
+                       });
+}
+
+void PersistRequestHandler::answer(int be, const policy::BackendView& view, const policy::RequestDecision& d,
+                                   model::ActionList& out) {
   out.set_string("reason", policy::pin_reason_name(d.reason));
   if (d.server < 0) return;
-  const std::string& server = view->servers->servers[static_cast<std::size_t>(d.server)].name;
+  const std::string& server = view.servers->servers[static_cast<std::size_t>(d.server)].name;
   out.set_string("srv", server);
   if (d.cookie_ok) out.set_int("ckok", 1);
   if (d.identity.kind != policy::IdentityKind::None && d.identity.kind != policy::IdentityKind::AgentCookie) {
@@ -56,20 +119,24 @@ void PersistRequestHandler::on_message(const spop::Message& msg, model::Reply& r
     const std::size_t n = policy::format_identity_token(d.identity.kind, d.identity.key, token);
     if (n) out.set_string("key", std::string_view(token, n));
   }
-  if (d.table_written && state_.on_write)
-    state_.on_write({backend.engine->options().name, d.identity.kind, d.identity.key, server, d.version,
-                     d.reason == policy::PinReason::New});
+  if (!state_.store || (!d.table_written && !d.refresh_due)) return;
+  const auto& engine = *state_.runtime().backend(be).engine;
+  const PinWrite::Type type = !d.table_written                   ? PinWrite::Type::Refresh
+                              : d.reason == policy::PinReason::New ? PinWrite::Type::New
+                                                                   : PinWrite::Type::Move;
+  share_write(state_, {engine.options().name, d.identity.kind, d.identity.key, server, d.version, type,
+                       engine.options().ttl_ms});
 }
 
 void PersistResponseHandler::on_message(const spop::Message& msg, model::Reply& reply) {
   const int be = state_.runtime().find(text_arg(msg, "be"));
   if (be < 0) {
-    ++state_.unknown_backend;
+    ++state_.handler.unknown_backend;
     return;
   }
   const policy::BackendView* view = state_.view(be);
   if (!view) {
-    ++state_.no_view;
+    ++state_.handler.no_view;
     return;
   }
   policy::ResponseFacts facts;
@@ -87,12 +154,11 @@ void PersistResponseHandler::on_message(const spop::Message& msg, model::Reply& 
   const policy::ResponseOutcome r =
       backend.engine->learn(facts, *view, state_.now_ms(), cookie_buf_, state_.counters);
   if (!r.set_cookie.empty()) reply.actions().set_string("set_cookie", r.set_cookie);
-  if (state_.on_write) {
-    for (std::size_t i = 0; i < r.write_count; ++i) {
-      const policy::TableWrite& w = r.writes[i];
-      state_.on_write({backend.engine->options().name, w.kind, w.key,
-                       view->servers->servers[static_cast<std::size_t>(w.server)].name, w.version, w.is_new});
-    }
+  for (std::size_t i = 0; i < r.write_count; ++i) {
+    const policy::TableWrite& w = r.writes[i];
+    share_write(state_, {backend.engine->options().name, w.kind, w.key,
+                         view->servers->servers[static_cast<std::size_t>(w.server)].name, w.version,
+                         w.is_new ? PinWrite::Type::New : PinWrite::Type::Move, backend.engine->options().ttl_ms});
   }
 }
 

@@ -17,16 +17,20 @@
 
 namespace sticky::agent {
 
-// Called for every table write a decision made, so the shared store can publish it.
+class SharedStoreWorker;
+
+// A table write other agents want to hear about: a first pin (the store keeps the first
+// writer's), a move (the newer version wins), or a TTL refresh of a pin in use.
 struct PinWrite {
+  enum class Type : std::uint8_t { New, Move, Refresh };
   std::string_view backend;
   policy::IdentityKind kind;
   Bytes key;
   std::string_view server;
   std::uint32_t version;
-  bool is_new;
+  Type type;
+  std::int64_t ttl_ms;
 };
-using PinWriteSink = std::function<void(const PinWrite&)>;
 
 class PersistWorkerState {
  public:
@@ -39,12 +43,11 @@ class PersistWorkerState {
     return views_[static_cast<std::size_t>(backend)].get(runtime_.backend(backend).view);
   }
   policy::PersistCounters counters;
-  std::uint64_t unknown_backend = 0;
-  std::uint64_t no_view = 0;
-  PinWriteSink on_write;  // optional
+  HandlerCounters handler;
+  SharedStoreWorker* store = nullptr;  // null: pins stay in this agent
 
   // Moves this worker's counters into the runtime's totals (call about once a second).
-  void publish_counters() { runtime_.merge_counters(counters, unknown_backend, no_view); }
+  void publish_counters() { runtime_.merge_counters(counters, handler); }
 
  private:
   PersistRuntime& runtime_;
@@ -58,9 +61,19 @@ class PersistRequestHandler final : public model::MessageHandler {
   void on_message(const spop::Message& msg, model::Reply& reply) override;
 
  private:
+  struct Pending;
+  void answer(int backend, const policy::BackendView& view, const policy::RequestDecision& d,
+              model::ActionList& out);
+  // A miss in the local table: ask Redis (within the lookup deadline), then decide.
+  void ask_store(int backend, const policy::ClientFacts& facts, const policy::RequestDecision& d,
+                 model::Reply& reply);
+
   PersistWorkerState& state_;
   std::array<std::uint8_t, policy::kIdentityKeyCapacity> key_buf_{};
 };
+
+// Sends a table write to the shared store, if there is one.
+void share_write(PersistWorkerState& state, const PinWrite& w);
 
 class PersistResponseHandler final : public model::MessageHandler {
  public:

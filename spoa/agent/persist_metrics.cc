@@ -49,8 +49,10 @@ void render_persist_metrics(PersistRuntime& runtime, std::string& out) {
        t.counters.followed_redispatch},
       {"sticky_table_refused_total", "pins the table refused (full or invalid)", t.counters.table_full},
       {"sticky_bad_response_key_total", "responses whose identity token did not parse", t.counters.bad_response_key},
-      {"sticky_unknown_backend_total", "messages naming a backend absent from the config", t.unknown_backend},
-      {"sticky_no_server_view_total", "messages for a backend with no server list yet", t.no_view},
+      {"sticky_unknown_backend_total", "messages naming a backend absent from the config", t.handler.unknown_backend},
+      {"sticky_no_server_view_total", "messages for a backend with no server list yet", t.handler.no_view},
+      {"sticky_shared_lookups_total", "decisions that waited for a Redis lookup", t.handler.deferred},
+      {"sticky_shared_lookup_hits_total", "Redis lookups that found the client's pin", t.handler.shared_hits},
   };
   for (const Row& r : rows) metrics::append_metric(out, r.name, "counter", r.help, static_cast<double>(r.v));
   const auto tc = runtime.table().counters();
@@ -74,6 +76,40 @@ void render_hsaf_metrics(const HsafRuntime& runtime, std::string& out) {
                          static_cast<double>(c.overflow_first_hop + c.overflow_second_hop));
   metrics::append_metric(out, "sticky_hsaf_other_region_first_total", "counter",
                          "parent-tier requests whose first hop was the second region", static_cast<double>(c.first_hop_other_region));
+}
+
+void render_redis_metrics(const SharedStore& shared, std::string& out) {
+  const store::RedisCounters c = shared.totals();
+  struct Row {
+    const char* name;
+    const char* type;
+    const char* help;
+    std::uint64_t v;
+  };
+  const Row rows[] = {
+      {"sticky_redis_connects_total", "counter", "Redis connections established", c.connects},
+      {"sticky_redis_connect_failures_total", "counter", "Redis connection attempts that failed", c.connect_failures},
+      {"sticky_redis_disconnects_total", "counter", "established Redis connections lost", c.disconnects},
+      {"sticky_redis_commands_total", "counter", "commands sent to Redis", c.commands_sent},
+      {"sticky_redis_errors_total", "counter", "error or missing replies from Redis", c.errors},
+      {"sticky_redis_timeouts_total", "counter", "Redis commands past their deadline", c.timeouts},
+      {"sticky_redis_writes_total", "counter", "pins written (new, move, refresh)", c.writes},
+      {"sticky_redis_queued_total", "counter", "writes queued while Redis was unavailable", c.queued},
+      {"sticky_redis_queue_depth", "gauge", "writes waiting for Redis now", c.queue_depth},
+      {"sticky_redis_dropped_total", "counter", "queued writes dropped (queue bound, oldest first)", c.dropped},
+      {"sticky_redis_flushed_total", "counter", "queued writes sent after Redis came back", c.flushed},
+      {"sticky_redis_conflicts_total", "counter", "new pins that lost to another agent's (adopted)", c.conflicts},
+      {"sticky_redis_lookups_total", "counter", "local misses looked up in Redis", c.lookups},
+      {"sticky_redis_lookup_hits_total", "counter", "lookups that found a pin", c.lookup_hits},
+      {"sticky_redis_lookup_timeouts_total", "counter", "lookups past the deadline (decided locally)", c.lookup_timeouts},
+      {"sticky_redis_lookup_unavailable_total", "counter", "lookups answered at once: Redis down", c.lookup_unavailable},
+      {"sticky_redis_received_total", "counter", "pins received by pub/sub or warm-up", c.received},
+      {"sticky_redis_malformed_total", "counter", "records from Redis that did not decode", c.malformed},
+      {"sticky_redis_warmup_keys_total", "counter", "keys read by warm-up scans", c.warmup_keys},
+  };
+  for (const Row& r : rows) metrics::append_metric(out, r.name, r.type, r.help, static_cast<double>(r.v));
+  metrics::append_metric(out, "sticky_redis_applied_total", "counter", "remote pins merged into the local table",
+                         static_cast<double>(shared.applied()));
 }
 
 }  // namespace sticky::agent

@@ -82,6 +82,7 @@ std::unique_ptr<PersistRuntime> PersistRuntime::build(const config::Config& cfg,
     o.name = b.name;
     o.id = next_id++;
     o.ttl_ms = b.ttl.count();
+    o.shared = cfg.redis.has_value();
 
     // Identity order: as configured, else every configured source in the canonical order.
     std::vector<policy::IdentityKind> order;
@@ -205,14 +206,15 @@ void add_counters(policy::PersistCounters& into, const policy::PersistCounters& 
   into.bad_response_key += from.bad_response_key;
 }
 
-void PersistRuntime::merge_counters(policy::PersistCounters& from, std::uint64_t& unknown_backend,
-                                    std::uint64_t& no_view) {
+void PersistRuntime::merge_counters(policy::PersistCounters& from, HandlerCounters& handler) {
   std::lock_guard<std::mutex> lock(totals_mutex_);
   add_counters(totals_.counters, from);
-  totals_.unknown_backend += unknown_backend;
-  totals_.no_view += no_view;
+  totals_.handler.unknown_backend += handler.unknown_backend;
+  totals_.handler.no_view += handler.no_view;
+  totals_.handler.deferred += handler.deferred;
+  totals_.handler.shared_hits += handler.shared_hits;
   from = policy::PersistCounters{};
-  unknown_backend = no_view = 0;
+  handler = HandlerCounters{};
 }
 
 PersistTotals PersistRuntime::totals() const {

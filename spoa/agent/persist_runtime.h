@@ -20,11 +20,18 @@ struct PersistBackend {
   policy::ServerSetPtr servers;  // the set the current view was built from
 };
 
+// What the handlers count beyond the engine's own counters.
+struct HandlerCounters {
+  std::uint64_t unknown_backend = 0;  // messages naming a backend absent from the config
+  std::uint64_t no_view = 0;          // messages for a backend with no server list yet
+  std::uint64_t deferred = 0;         // decisions that waited for a Redis lookup
+  std::uint64_t shared_hits = 0;      // ...and found the pin there
+};
+
 // Counters summed over workers; workers publish their plain counters here about once a second.
 struct PersistTotals {
   policy::PersistCounters counters;
-  std::uint64_t unknown_backend = 0;
-  std::uint64_t no_view = 0;
+  HandlerCounters handler;
 };
 
 class PersistRuntime {
@@ -43,7 +50,7 @@ class PersistRuntime {
   void publish_servers(std::string_view backend, policy::ServerSetPtr servers);
 
   // Workers add their counters (and reset their own) here; the exporter reads the totals.
-  void merge_counters(policy::PersistCounters& from, std::uint64_t& unknown_backend, std::uint64_t& no_view);
+  void merge_counters(policy::PersistCounters& from, HandlerCounters& handler);
   PersistTotals totals() const;
 
  private:
