@@ -133,8 +133,9 @@ class Stack:
         env.setdefault("STICKY_CONF_DIR", CONF_DIR)
         check = subprocess.run([HAPROXY_BIN, "-c", "-f", cfg], env={**os.environ, **env},
                                capture_output=True, text=True)
-        if check.returncode != 0:
-            raise RuntimeError(f"haproxy -c failed for {cfg}:\n{check.stdout}{check.stderr}")
+        if check.returncode != 0 or "[WARNING]" in check.stdout + check.stderr:
+            # Shipped configs must be clean: a warning usually means a rule silently ignored.
+            raise RuntimeError(f"haproxy -c not clean for {cfg}:\n{check.stdout}{check.stderr}")
         p = self.start(name, [HAPROXY_BIN, "-f", cfg, "-db"], env)
         for port in wait_ports:
             wait_port(port)
