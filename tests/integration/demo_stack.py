@@ -1,7 +1,7 @@
-"""The demo stack (haproxy-conf/demo): HAProxy + two demo servers + sticky-agent, on free ports."""
+"""The demo stack (haproxy-conf/demo): demo servers + HAProxy + sticky-agent, on free ports."""
 import os
 
-from harness import CONF_DIR, free_port, wait_until
+from harness import CONF_DIR, free_port, get, wait_until
 
 
 def demo_env(stack, agent_addr):
@@ -11,6 +11,7 @@ def demo_env(stack, agent_addr):
         "STICKY_HTTP_BIND": f"127.0.0.1:{free_port()}",
         "STICKY_S1_ADDR": f"127.0.0.1:{free_port()}",
         "STICKY_S2_ADDR": f"127.0.0.1:{free_port()}",
+        "STICKY_S3_ADDR": f"127.0.0.1:{free_port()}",
         "STICKY_AGENT_ADDR": agent_addr,
     }
 
@@ -18,13 +19,15 @@ def demo_env(stack, agent_addr):
 def start_demo(stack, agent_addr):
     env = demo_env(stack, agent_addr)
     http_port = int(env["STICKY_HTTP_BIND"].rsplit(":", 1)[1])
+    servers = [int(env[f"STICKY_S{i}_ADDR"].rsplit(":", 1)[1]) for i in (1, 2, 3)]
+    stack.start_haproxy(os.path.join(CONF_DIR, "demo", "servers.cfg"), env, wait_ports=servers,
+                        name="demo-servers")
     stack.start_haproxy(os.path.join(CONF_DIR, "demo", "haproxy.cfg"), env, wait_ports=[http_port])
     return http_port, env
 
 
 def agent_answers(port):
     """True once a request through HAProxy carries the agent's variables."""
-    from harness import get
     try:
         status, headers, _ = get(port, "/probe")
     except OSError:

@@ -1,0 +1,255 @@
+"""Node B cut off from Redis by a silent network partition (its own network namespace, a veth link whose
+packets are all dropped): B keeps serving with its pins, and once the link returns both nodes converge on
+the pins made on either side during the cut. Skipped where `ip netns` is not usable."""
+import ipaddress
+import os
+import subprocess
+import time
+import unittest
+
+import netns
+from harness import (AGENT_BIN, CONF_DIR, HAPROXY_BIN, REDIS_BIN, Http, Stack, free_port, runtime_api,
+                     wait_port, wait_until)
+from persist_stack import agent_config, start_persist, wait_reason
+from shared_stack import Node, redis_section
+
+CLUSTER = "it"  # redis_section() names the key namespace "it": keys are it:app:<kind>:<hex key>
+KIND_TRUE_CLIENT_IP = 3  # policy::IdentityKind::TrueClientIp (spoa/policy/identity.h)
+
+
+def haproxy_cfg_reporting_spoe_errors(stack):
+    """The shipped akamai haproxy.cfg plus one response header with the SPOE error code, so an answer
+    HAProxy gave without the agent says why (1 = the 50 ms processing timeout of spoe-sticky.conf)."""
+    with open(os.path.join(CONF_DIR, "akamai", "haproxy.cfg")) as f:
+        text = f.read()
+    anchor = "    option redispatch\n"
+    assert anchor in text
+    header = "    http-response set-header X-Sticky-Err %[var(txn.stk.err)] if { var(txn.stk.err) -m found }\n"
+    return stack.write("haproxy-spoe-errors.cfg", text.replace(anchor, header + anchor))
+
+
+def ask(host, port, tcip):
+    """One request as client `tcip` (True-Client-IP); (status, server, reason, spoe error)."""
+    h = Http(port, host=host, timeout=5)
+    try:
+        status, headers, _ = h.get("/", {"True-Client-IP": tcip})
+    finally:
+        h.close()
+    return status, headers.get("x-server"), headers.get("x-sticky-reason"), headers.get("x-sticky-err")
+
+
+def redis_key(tcip):
+    return f"{CLUSTER}:app:{KIND_TRUE_CLIENT_IP}:{ipaddress.ip_address(tcip).packed.hex()}"
+
+
+def redis_count_existing(port, clients):
+    out = subprocess.run(["redis-cli", "-p", str(port), "EXISTS", *[redis_key(c) for c in clients]],
+                         capture_output=True, text=True, timeout=5).stdout.strip()
+    return int(out) if out.isdigit() else -1
+
+
+def parse_metrics(body):
+    values = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            values[name] = float(value)
+    return values
+
+
+class RootNode(Node):
+    """Node A: shared_stack.Node in the root namespace, with the SPOE error header."""
+    host = "127.0.0.1"
+
+    def __init__(self, *args, **kwargs):
+        try:
+            super().__init__(*args, **kwargs)
+        except BaseException:
+            if hasattr(self, "stack"):  # a half-started node: stop what did start
+                self.stack.close()
+            raise
+
+    def start(self, agent_port=None):
+        repl = [("poll_interval: 1s", "poll_interval: 200ms"),
+                ("backends:\n", redis_section(self.redis_port, self.name) + "backends:\n")]
+        self.agent, self.port, self.env = start_persist(
+            self.stack, self.mode, replacements=repl, agent_port=agent_port,
+            haproxy_cfg=haproxy_cfg_reporting_spoe_errors(self.stack))
+        wait_reason(self.port, "/")
+
+
+class NamespacedNode:
+    """Node B: HAProxy + agent inside `ns`. The agent reaches Redis through `redis_link` only; test
+    clients reach HAProxy (and the agent's metrics) through `client_link`, which the cut leaves alone."""
+
+    def __init__(self, ns, redis_link, client_link, redis_port, test):
+        self.name = "b"
+        self.stack = Stack(prefix="sticky-b-ns-")
+        test.addCleanup(self.stack.close)  # before anything starts: stopped even if set-up fails
+        self.host = client_link.ns_addr
+        # The test client arrives from the client link's root end: trust it as a CDN edge like 127/8.
+        self.stack.write("akamai-edges.txt", f"127.0.0.0/8\n{client_link.root_addr}/32\n")
+        section = redis_section(redis_port, "b").replace("127.0.0.1", redis_link.root_addr)
+        cfg = agent_config(self.stack, "akamai", [("poll_interval: 1s", "poll_interval: 200ms"),
+                                                  ("backends:\n", section + "backends:\n")])
+        agent_port, self.port, self.metrics_port = free_port(), free_port(), free_port()
+        self.agent = self.stack.start("agent", ns.argv([
+            AGENT_BIN, "--listen", f"127.0.0.1:{agent_port}", "--threads", "2", "--config", cfg,
+            "--metrics", f"{self.host}:{self.metrics_port}"]))
+        env = {
+            "STICKY_RUN_DIR": self.stack.dir,
+            "STICKY_CONF_DIR": os.path.join(CONF_DIR, "akamai"),
+            "STICKY_HTTP_BIND": f"{self.host}:{self.port}",
+            "STICKY_AGENT_ADDR": f"127.0.0.1:{agent_port}",
+            **{f"STICKY_S{i}_ADDR": f"127.0.0.1:{free_port()}" for i in (1, 2, 3)},
+        }
+        haproxy_cfg = haproxy_cfg_reporting_spoe_errors(self.stack)
+        check = subprocess.run(ns.argv([HAPROXY_BIN, "-c", "-f", haproxy_cfg]), capture_output=True, text=True,
+                               env={**os.environ, **env}, timeout=20)
+        if check.returncode != 0:
+            raise RuntimeError(f"haproxy -c failed:\n{check.stdout}{check.stderr}")
+        self.haproxy = self.stack.start("haproxy", ns.argv([HAPROXY_BIN, "-f", haproxy_cfg, "-db"]), env)
+        wait_port(self.port, host=self.host)
+        wait_port(self.metrics_port, host=self.host)
+        wait_until(lambda: ask(self.host, self.port, "192.0.2.200")[2], timeout=15, what="B's agent deciding")
+
+    def metrics(self):
+        h = Http(self.metrics_port, host=self.host, timeout=5)
+        try:
+            return parse_metrics(h.get("/metrics")[2])
+        finally:
+            h.close()
+
+
+class PartitionedNode(unittest.TestCase):
+    def setUp(self):
+        reason = netns.unavailable_reason()
+        if reason:
+            self.skipTest(f"network namespaces not usable: {reason}")
+        self.ns = netns.Namespace("part")
+        self.addCleanup(self.ns.close)  # cleanups run last-in first-out: the namespace goes last
+        self.redis_link = self.ns.add_link()
+        self.client_link = self.ns.add_link()
+        self.redis_stack = Stack(prefix="sticky-redis-")
+        self.addCleanup(self.redis_stack.close)
+        port = free_port()
+        self.redis = self.redis_stack.start("redis", [
+            REDIS_BIN, "--port", str(port), "--bind", "127.0.0.1", self.redis_link.root_addr,
+            "--protected-mode", "no", "--save", "", "--appendonly", "no", "--dir", self.redis_stack.dir])
+        self.redis.port = port
+        wait_port(port)
+        self.a = RootNode("a", "akamai", port)
+        self.addCleanup(self.a.close)
+        self.b = NamespacedNode(self.ns, self.redis_link, self.client_link, port, self)
+        self.requests = 0
+        self.undecided = []  # (seconds since the cut, node, client, SPOE error)
+        self.cut_at = None
+
+    def on(self, node, tcip):
+        """The server `node` sends `tcip` to, or None when HAProxy answered without the agent.
+        Every answer must be a 200. HAProxy waits 50 ms for the agent (spoe-sticky.conf) and then
+        routes on its own; on a loaded shared 2-core machine the scheduler alone can exceed that, so
+        such answers are recorded (bounded at the end), but only with SPOE's timeout code: any other
+        error is the agent failing and fails the test."""
+        status, server, reason, err = ask(node.host, node.port, tcip)
+        self.requests += 1
+        self.assertEqual(status, 200, f"{node.name} {tcip}")
+        if reason:
+            return server
+        self.assertEqual(err, "1", f"{node.name} {tcip}: no agent decision and not a SPOE timeout")
+        since = time.monotonic() - self.cut_at if self.cut_at else -1.0
+        self.undecided.append((round(since, 2), node.name, tcip, err))
+        return None
+
+    def pin(self, node, tcip):
+        """A new client's pin: its first decided answer (a later ask sees what the agent chose)."""
+        for _ in range(3):
+            server = self.on(node, tcip)
+            if server:
+                return server
+        self.fail(f"{node.name} never decided for {tcip}")
+
+    def serves_all(self, node, pins):
+        return all(ask(node.host, node.port, c)[1] == s for c, s in pins.items())
+
+    def drain(self, node, server):
+        runtime_api(node.stack.path("haproxy.sock"), f"set server app/{server} state drain")
+        n = iter(range(10**6))
+        wait_until(lambda: all(ask(node.host, node.port, f"10.251.{i // 250}.{i % 250}")[1] != server
+                               for i in (next(n) for _ in range(20))), timeout=10, what=f"no new client on {server}")
+
+    def test_b_cut_off_from_redis_keeps_serving_and_converges_when_the_link_returns(self):
+        a, b = self.a, self.b
+        # Drained servers keep their pinned clients but get no new ones: A never places a new client on
+        # s1, B never on s3, so each node's own choices differ and only Redis can make them agree.
+        self.drain(a, "s1")
+        self.drain(b, "s3")
+        before_a = {f"198.18.20.{i}": self.pin(a, f"198.18.20.{i}") for i in range(1, 31)}
+        before_b = {f"198.18.21.{i}": self.pin(b, f"198.18.21.{i}") for i in range(1, 31)}
+        # Each node is asked about the other's pins only once they are in Redis: asked earlier, it could
+        # (lookup past its deadline on a loaded machine) place the client itself and win the SET NX
+        # race, and the first node would adopt that pin (the documented first-writer-wins rule).
+        wait_until(lambda: redis_count_existing(self.redis.port, {**before_a, **before_b}) == 60, timeout=10,
+                   what="the pins written to Redis")
+        wait_until(lambda: self.serves_all(b, before_a), timeout=5, what="B serving A's pins")
+        wait_until(lambda: self.serves_all(a, before_b), timeout=5, what="A serving B's pins")
+
+        m0 = b.metrics()
+        self.redis_link.cut()
+        self.cut_at = time.monotonic()
+        requests_at_cut = self.requests
+        during_b = {f"198.18.22.{i}": self.pin(b, f"198.18.22.{i}") for i in range(1, 31)}
+        during_a = {f"198.18.23.{i}": self.pin(a, f"198.18.23.{i}") for i in range(1, 31)}
+        self.assertNotIn("s3", during_b.values())
+        self.assertIn("s1", during_b.values(), "B placed its own new clients (on s1, which A avoids)")
+        self.assertNotIn("s1", during_a.values())
+        self.assertIn("s3", during_a.values(), "A placed its own new clients (on s3, which B avoids)")
+        # A's pins made now are not required on B (B cannot hear of them): B is not asked about them.
+
+        # B under steady traffic while cut off: every request a 200, every pin held, until B's agent
+        # has noticed (link dropped by stall detection, the new pins queued) and at least 4 s have
+        # passed. Bounded by count and time.
+        held = {**before_a, **before_b, **during_b}
+        noticed, rounds = False, 0
+        while time.monotonic() - self.cut_at < 20 and rounds < 60:
+            rounds += 1
+            for c, s in held.items():
+                server = self.on(b, c)
+                if server is not None:
+                    self.assertEqual(server, s, f"B moved {c} while cut off from Redis")
+            m = b.metrics()
+            noticed = (m["sticky_redis_disconnects_total"] > m0["sticky_redis_disconnects_total"] and
+                       m["sticky_redis_queued_total"] >= m0["sticky_redis_queued_total"] + len(during_b))
+            if noticed and time.monotonic() - self.cut_at >= 4:
+                break
+        partition_s = time.monotonic() - self.cut_at
+        during_requests = self.requests - requests_at_cut
+        self.assertTrue(noticed, f"B's agent did not notice the silent partition in {partition_s:.1f}s: {m}")
+        dropped = self.redis_link.dropped_packets()
+        self.assertGreater(dropped, 0, "the cut dropped nothing: not a partition")
+        self.assertEqual(redis_count_existing(self.redis.port, during_b), 0,
+                         "B's partition-time pins reached Redis through the cut")
+
+        self.redis_link.restore()
+        healed_at = time.monotonic()
+        # B's queued pins land first (for the reason given above: asked earlier, A could win the race).
+        wait_until(lambda: redis_count_existing(self.redis.port, during_b) == len(during_b), timeout=20,
+                   what="B's queued pins written to Redis after the link returned")
+        flushed_s = time.monotonic() - healed_at
+        self.assertEqual(redis_count_existing(self.redis.port, during_a), len(during_a))  # A kept writing
+        wait_until(lambda: self.serves_all(b, during_a), timeout=20, what="B serving A's partition-time pins")
+        wait_until(lambda: self.serves_all(a, during_b), timeout=20, what="A serving B's partition-time pins")
+        converged_s = time.monotonic() - healed_at
+        for c, s in {**before_a, **before_b}.items():
+            for node in (a, b):
+                server = self.on(node, c)
+                self.assertIn(server, (s, None), f"{node.name} {c}")
+        self.assertLessEqual(len(self.undecided), max(2, self.requests // 100),
+                             f"too many answers without the agent: {self.undecided}")
+        print(f"\n  partition {partition_s:.1f}s, {during_requests} requests during it (all 200, pins held); "
+              f"B's queue flushed {flushed_s:.1f}s and both nodes converged {converged_s:.1f}s after the link "
+              f"returned; {dropped} packets dropped by the cut; SPOE timeouts: {self.undecided}")
+
+
+if __name__ == "__main__":
+    unittest.main()
