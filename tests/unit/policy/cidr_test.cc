@@ -1,6 +1,10 @@
 // Tests for address parsing, CIDR parsing, CidrSet matching and list loading.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+
+#include <algorithm>
+
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -280,4 +284,20 @@ TEST_CASE("Strict host-bit mode turns normalisation into a file error", "[cidr]"
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0] == "strict.txt:1: host bits set after the prefix length: '10.1.2.3/8'");
   CHECK(r.set.empty());
+}
+
+TEST_CASE("IPv4 parsing agrees with inet_pton on tricky inputs", "[cidr]") {
+  // The fast dotted-quad parser must accept and refuse exactly what inet_pton(AF_INET) does.
+  const char* inputs[] = {"0.0.0.0", "255.255.255.255", "1.2.3.4", "01.2.3.4", "1.2.3.04", "256.1.1.1",
+                          "1.2.3", "1.2.3.4.5", "1..3.4", ".1.2.3", "1.2.3.", "1.2.3.4 ", " 1.2.3.4",
+                          "1.2.3.1000", "1.2.3.-1", "a.b.c.d", "1.2.3.4x", "0.0.0.00", "192.168.001.1",
+                          "9.9.9.9", "100.64.0.1", "1234", ""};
+  for (const char* in : inputs) {
+    sticky::policy::IpAddress a;
+    std::uint8_t ref[4];
+    const bool expected = inet_pton(AF_INET, in, ref) == 1;
+    INFO(in);
+    REQUIRE(sticky::policy::parse_ip(in, a) == expected);
+    if (expected) CHECK(std::equal(ref, ref + 4, a.bytes.begin()));
+  }
 }
