@@ -14,7 +14,7 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSTICKY_WERROR=ON -DSTICKY_SKIP_
 cmake --build build -j"$jobs"
 
 echo "== build (ASan + UBSan)"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSTICKY_SANITIZE=ON -DSTICKY_WERROR=ON -DSTICKY_SKIP_LAYERS= >/dev/null
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSTICKY_SANITIZE=ON -DSTICKY_WERROR=ON -DSTICKY_BENCHES=OFF -DSTICKY_SKIP_LAYERS= >/dev/null
 cmake --build build-asan -j"$jobs"
 
 if [ -x tests/fuzz/run-fuzz.sh ]; then

@@ -1,6 +1,8 @@
 // Incremental form of sticky::stable_hash64, so a URL can be hashed piece by piece while it is normalised.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -8,65 +10,110 @@
 
 namespace sticky::hsaf {
 
-// Feeding the same bytes in any split gives exactly stable_hash64(bytes, seed): FNV-1a is a byte-wise
-// fold, so the only work at the end is the fmix64 finaliser. Tests pin this equivalence.
-class StableHasher {
+// ASCII 'A'..'Z' -> 'a'..'z' in all eight bytes of a word at once; other bytes (including non-ASCII
+// ones) are unchanged. Per byte b: with the top bit masked off (so no carry crosses into the next
+// byte), b + 0x3f sets bit 7 iff b >= 'A' and b + 0x25 sets bit 7 iff b > 'Z'; bytes with bit 7 set
+// in the input are excluded; bit 7 shifted right by 2 is 0x20, the case bit.
+constexpr std::uint64_t ascii_lower_word(std::uint64_t w) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x80 * kOnes;
+  const std::uint64_t low7 = w & ~kHigh;
+  const std::uint64_t ge_a = low7 + (0x80 - 'A') * kOnes;
+  const std::uint64_t gt_z = low7 + (0x7f - 'Z') * kOnes;
+  const std::uint64_t upper = ge_a & ~gt_z & ~w & kHigh;
+  return w | (upper >> 2);
+}
+
+// N hash states over one byte stream: stable_hash64 needs whole 8-byte words, so up to 7 bytes wait
+// in `pending_` until the next piece completes them. mix(word) does not depend on the seed, so N
+// seeds cost one mix and N folds per word. Feeding the same bytes in any split gives exactly
+// stable_hash64(bytes, seed[i]); tests pin this for every split.
+template <std::size_t N>
+class MultiStableHasher {
  public:
-  explicit constexpr StableHasher(std::uint64_t seed) {
-    for (int i = 0; i < 8; ++i) mix(static_cast<std::uint8_t>((seed >> (8 * i)) & 0xffU));
+  explicit constexpr MultiStableHasher(const std::array<std::uint64_t, N>& seeds) {
+    for (std::size_t i = 0; i < N; ++i) state_[i] = stable_hash_init(seeds[i]);
   }
 
-  constexpr void update(std::string_view bytes) {
-    for (char c : bytes) mix(static_cast<std::uint8_t>(c));
-  }
+  constexpr void update(std::string_view bytes) { absorb<false>(bytes); }
   // Same as update() on the ASCII-lowercased bytes; non-ASCII bytes pass through unchanged.
-  constexpr void update_lower(std::string_view bytes) {
-    for (char c : bytes) mix(ascii_lower(static_cast<std::uint8_t>(c)));
+  constexpr void update_lower(std::string_view bytes) { absorb<true>(bytes); }
+  constexpr void update_byte(char c) {
+    pending_ |= std::uint64_t{static_cast<unsigned char>(c)} << (8 * pending_len_);
+    ++length_;
+    if (++pending_len_ == 8) take_pending();
   }
-  constexpr void update_byte(char c) { mix(static_cast<std::uint8_t>(c)); }
 
-  constexpr std::uint64_t finish() const { return fmix64(state_); }
-
-  static constexpr std::uint8_t ascii_lower(std::uint8_t c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<std::uint8_t>(c | 0x20U) : c;
-  }
+  constexpr std::uint64_t finish(std::size_t i) const { return stable_hash_finish(state_[i], pending_, length_); }
 
  private:
-  constexpr void mix(std::uint8_t b) {
-    state_ ^= b;
-    state_ *= 0x100000001b3ULL;
+  template <bool kLower>
+  static constexpr std::uint64_t word(std::uint64_t w) {
+    if constexpr (kLower) return ascii_lower_word(w);
+    return w;
   }
-  std::uint64_t state_ = 0xcbf29ce484222325ULL;
+
+  template <bool kLower>
+  constexpr void absorb(std::string_view bytes) {
+    const char* p = bytes.data();
+    std::size_t n = bytes.size();
+    length_ += n;
+    if (pending_len_ != 0) {
+      const std::size_t need = 8 - pending_len_;
+      const std::size_t take = n < need ? n : need;
+      pending_ |= word<kLower>(load_le_partial(p, take)) << (8 * pending_len_);
+      pending_len_ += take;
+      if (pending_len_ < 8) return;
+      take_pending();
+      p += take;
+      n -= take;
+    }
+    for (; n >= 8; p += 8, n -= 8) fold(word<kLower>(load_le64(p)));
+    pending_ = word<kLower>(load_le_partial(p, n));
+    pending_len_ = n;
+  }
+
+  constexpr void take_pending() {
+    fold(pending_);
+    pending_ = 0;
+    pending_len_ = 0;
+  }
+
+  constexpr void fold(std::uint64_t w) {
+    const std::uint64_t mixed = stable_hash_mix(w);
+    for (std::size_t i = 0; i < N; ++i) state_[i] = stable_hash_fold(state_[i], mixed);
+  }
+
+  std::array<std::uint64_t, N> state_{};
+  std::uint64_t pending_ = 0;     // the last length_ % 8 bytes, little-endian, zeros above
+  std::size_t pending_len_ = 0;   // always length_ % 8
+  std::uint64_t length_ = 0;
 };
 
-// Two hashers fed in one pass: the two FNV chains are independent, so the CPU overlaps them and the
-// parent tier's second serial costs almost nothing extra.
-class DualHasher {
+class StableHasher {
  public:
-  constexpr DualHasher(std::uint64_t seed1, std::uint64_t seed2) : a_(seed1), b_(seed2) {}
-  constexpr void update(std::string_view bytes) {
-    for (char c : bytes) {
-      a_.update_byte(c);
-      b_.update_byte(c);
-    }
-  }
-  constexpr void update_lower(std::string_view bytes) {
-    for (char c : bytes) {
-      const char l = static_cast<char>(StableHasher::ascii_lower(static_cast<std::uint8_t>(c)));
-      a_.update_byte(l);
-      b_.update_byte(l);
-    }
-  }
-  constexpr void update_byte(char c) {
-    a_.update_byte(c);
-    b_.update_byte(c);
-  }
-  constexpr std::uint64_t finish_first() const { return a_.finish(); }
-  constexpr std::uint64_t finish_second() const { return b_.finish(); }
+  explicit constexpr StableHasher(std::uint64_t seed) : h_({seed}) {}
+  constexpr void update(std::string_view bytes) { h_.update(bytes); }
+  constexpr void update_lower(std::string_view bytes) { h_.update_lower(bytes); }
+  constexpr void update_byte(char c) { h_.update_byte(c); }
+  constexpr std::uint64_t finish() const { return h_.finish(0); }
 
  private:
-  StableHasher a_;
-  StableHasher b_;
+  MultiStableHasher<1> h_;
+};
+
+// Two seeds in one pass: the parent tier's second serial costs one extra multiply per word.
+class DualHasher {
+ public:
+  constexpr DualHasher(std::uint64_t seed1, std::uint64_t seed2) : h_({seed1, seed2}) {}
+  constexpr void update(std::string_view bytes) { h_.update(bytes); }
+  constexpr void update_lower(std::string_view bytes) { h_.update_lower(bytes); }
+  constexpr void update_byte(char c) { h_.update_byte(c); }
+  constexpr std::uint64_t finish_first() const { return h_.finish(0); }
+  constexpr std::uint64_t finish_second() const { return h_.finish(1); }
+
+ private:
+  MultiStableHasher<2> h_;
 };
 
 }  // namespace sticky::hsaf

@@ -6,6 +6,7 @@ close(), which is safe to call twice and after a half-finished set-up.
 """
 import os
 import random
+import re
 import secrets
 import shutil
 import subprocess
@@ -45,6 +46,16 @@ def unavailable_reason():
         finally:
             ns.close()
     return _probe_result or None
+
+
+def remove_stale(tag):
+    """Deletes namespaces this module made for `tag` in processes that no longer exist (a run killed
+    before its clean-up); their veth pairs go with them. Never touches any other namespace."""
+    listing = _run([IP, "netns", "list"], check=False).stdout
+    for name in re.findall(rf"^(sticky-{re.escape(tag)}-(\d+)-[0-9a-f]{{6}})\b", listing, re.M):
+        ns_name, pid = name
+        if not os.path.exists(f"/proc/{pid}"):
+            _run([IP, "netns", "del", ns_name], check=False)
 
 
 def _subnet_in_use(third_octet):
@@ -91,6 +102,7 @@ class Namespace:
     """A network namespace with a unique name (tag, pid, random suffix) and up to 64 links."""
 
     def __init__(self, tag):
+        self.tag = tag
         self.name = f"sticky-{tag}-{os.getpid()}-{secrets.token_hex(3)}"
         self.links = []
         self.created = False
@@ -104,6 +116,7 @@ class Namespace:
     def _ensure(self):
         if self.created:
             return
+        remove_stale(self.tag)
         _run([IP, "netns", "add", self.name])
         self.created = True
         _run(self.argv([IP, "link", "set", "lo", "up"]))

@@ -3,6 +3,7 @@ packets are all dropped): B keeps serving with its pins, and once the link retur
 the pins made on either side during the cut. Skipped where `ip netns` is not usable."""
 import ipaddress
 import os
+import shutil
 import subprocess
 import time
 import unittest
@@ -123,6 +124,8 @@ class NamespacedNode:
 
 class PartitionedNode(unittest.TestCase):
     def setUp(self):
+        if not shutil.which("redis-cli"):
+            self.skipTest("redis-cli (redis-tools) is not installed")
         reason = netns.unavailable_reason()
         if reason:
             self.skipTest(f"network namespaces not usable: {reason}")

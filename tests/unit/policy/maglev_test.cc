@@ -80,12 +80,13 @@ TEST_CASE("the table is deterministic and independent of server order", "[maglev
   CHECK(std::equal(ta.table.slots().begin(), ta.table.slots().end(), ta2.table.slots().begin()));
   CHECK(owners(ta.table, a) == owners(tb.table, b));
   // Pinned values: a change to the build, the seeds or stable_hash64 moves keys on every node at
-  // once and must be a deliberate decision.
+  // once and must be a deliberate decision. Values from a Python model of this build over the
+  // sticky-hash-1 reference (base/hash.h).
   const auto o = owners(ta.table, a);
   CHECK(o[0] == "srv5");
-  CHECK(o[1] == "srv6");
-  CHECK(o[2] == "srv5");
-  CHECK(o[65536] == "srv0");
+  CHECK(o[1] == "srv0");
+  CHECK(o[2] == "srv4");
+  CHECK(o[65536] == "srv1");
   CHECK(ta.table.set_version() == 1);
   CHECK(ta.table.usable_servers() == 7);
   // pick() reduces the hash modulo the size and returns an index into the caller's set.
