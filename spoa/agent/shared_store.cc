@@ -92,7 +92,7 @@ void SharedStoreWorker::write(const PinWrite& w, std::int64_t now_ms) {
     case PinWrite::Type::New:
       // Another agent may have pinned this client a moment earlier: its pin wins, we adopt it.
       client_.write_new(r, [this](const store::StickyRecord& winner) {
-        shared_.apply(winner, static_cast<std::int64_t>(ev_now(loop_) * 1000.0));
+        shared_.apply(winner, static_cast<std::int64_t>(ev_now(loop_) * 1000.0), /*authoritative=*/true);
       });
       break;
     case PinWrite::Type::Move:
@@ -134,7 +134,7 @@ void SharedStore::start_subscriber(struct ev_loop* loop) {
   subscriber_->start();
 }
 
-void SharedStore::apply(const store::StickyRecord& r, std::int64_t now_ms) {
+void SharedStore::apply(const store::StickyRecord& r, std::int64_t now_ms, bool authoritative) {
   const int be = runtime_.find(r.backend);
   if (be < 0 || r.kind < static_cast<std::uint8_t>(policy::IdentityKind::AgentCookie) ||
       r.kind > static_cast<std::uint8_t>(policy::IdentityKind::Source)) {
@@ -150,7 +150,7 @@ void SharedStore::apply(const store::StickyRecord& r, std::int64_t now_ms) {
   pin.last_seen_ms = r.last_seen_ms;
   pin.expires_ms = r.expires_ms;
   pin.version = static_cast<std::uint32_t>(r.version);
-  runtime_.backend(be).engine->adopt(pin, now_ms);
+  runtime_.backend(be).engine->adopt(pin, now_ms, authoritative);
   std::lock_guard<std::mutex> lock(mutex_);
   ++applied_;
 }

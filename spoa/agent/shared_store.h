@@ -58,8 +58,9 @@ class SharedStore {
 
   // The subscriber (pub/sub + warm-up SCAN) on `loop`; records from it go into the table.
   void start_subscriber(struct ev_loop* loop);
-  // Applies one record from another agent (or from warm-up) to the local table.
-  void apply(const store::StickyRecord& record, std::int64_t now_ms);
+  // Applies one record from another agent (or from warm-up) to the local table; `authoritative`
+  // when the store just told us another agent's first pin beat ours.
+  void apply(const store::StickyRecord& record, std::int64_t now_ms, bool authoritative = false);
 
   void publish_counters(int index, const store::RedisCounters& c);
   store::RedisCounters totals() const;

@@ -80,7 +80,7 @@ bool PersistEngine::pin(const StickyKey& key, int server, const BackendView& vie
   return true;
 }
 
-RemoteOutcome PersistEngine::adopt(const RemotePin& pin, std::int64_t now_ms) {
+RemoteOutcome PersistEngine::adopt(const RemotePin& pin, std::int64_t now_ms, bool authoritative) {
   StickyEntry e;
   e.server_id = registry_.intern(options_.name, pin.server);
   e.created_ms = pin.created_ms;
@@ -89,7 +89,7 @@ RemoteOutcome PersistEngine::adopt(const RemotePin& pin, std::int64_t now_ms) {
   e.last_synced_ms = now_ms;  // it came from the store: no need to write it back
   e.version = pin.version;
   const StickyKey key{options_.id, static_cast<std::uint8_t>(pin.kind), as_chars(pin.key)};
-  return table_.apply_remote(key, e, now_ms);
+  return table_.apply_remote(key, e, now_ms, authoritative);
 }
 
 RequestDecision PersistEngine::decide(const ClientFacts& facts, const BackendView& view,

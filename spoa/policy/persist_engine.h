@@ -137,8 +137,9 @@ class PersistEngine {
                          OnMiss on_miss = OnMiss::Place);
 
   // Merges a pin from another agent into the local table (the higher version wins; see
-  // StickyTable::apply_remote). Thread-safe.
-  RemoteOutcome adopt(const RemotePin& pin, std::int64_t now_ms);
+  // StickyTable::apply_remote), or replaces the local pin outright when `authoritative` (the
+  // store says another agent pinned this client first). Thread-safe.
+  RemoteOutcome adopt(const RemotePin& pin, std::int64_t now_ms, bool authoritative = false);
 
   // Response phase: learns the application cookie, follows a redispatch, and issues or refreshes
   // the insert cookie for the server that served. `cookie_buf` receives the Set-Cookie value.

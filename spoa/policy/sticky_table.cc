@@ -426,7 +426,8 @@ bool StickyTable::erase(const StickyKey& key) {
   return true;
 }
 
-RemoteOutcome StickyTable::apply_remote(const StickyKey& key, const StickyEntry& remote, std::int64_t now_ms) {
+RemoteOutcome StickyTable::apply_remote(const StickyKey& key, const StickyEntry& remote, std::int64_t now_ms,
+                                        bool authoritative) {
   const std::uint64_t h = key_hash(key);
   const auto tag = static_cast<std::uint32_t>(h);
   const std::uint32_t now_s = to_sec(now_ms);
@@ -468,7 +469,8 @@ RemoteOutcome StickyTable::apply_remote(const StickyKey& key, const StickyEntry&
     sh.count_server(remote.server_id, +1);
   } else {
     const Slot& l = sh.slots[i];
-    if (std::tie(remote.version, seen_s, remote.server_id) <= std::tie(l.version, l.last_seen_s, l.server_id)) {
+    if (!authoritative &&
+        std::tie(remote.version, seen_s, remote.server_id) <= std::tie(l.version, l.last_seen_s, l.server_id)) {
       ++sh.counters.remote_ignored_older;
       return RemoteOutcome::IgnoredOlder;
     }

@@ -131,7 +131,12 @@ class StickyTable {
   // means a later move; on equal versions the fresher one carries the longer expiry; the server id
   // only breaks exact ties so every node converges on the same winner. The winner's fields are
   // kept whole, except that `created` keeps the earlier value when the server is unchanged.
-  RemoteOutcome apply_remote(const StickyKey& key, const StickyEntry& remote, std::int64_t now_ms);
+  //
+  // With `authoritative` the comparison is skipped and the remote entry replaces the local one:
+  // for the shared store's answer to a lost SET NX race, where the first writer wins whatever
+  // the versions and times say (the loser's own pin never reached the store).
+  RemoteOutcome apply_remote(const StickyKey& key, const StickyEntry& remote, std::int64_t now_ms,
+                             bool authoritative = false);
 
   // Records that the entry's TTL was written to the shared store at `now` (throttles refresh writes).
   bool mark_synced(const StickyKey& key, std::int64_t now_ms);

@@ -181,12 +181,15 @@ class PartitionedNode(unittest.TestCase):
         wait_until(lambda: all(ask(node.host, node.port, f"10.251.{i // 250}.{i % 250}")[1] != server
                                for i in (next(n) for _ in range(20))), timeout=10, what=f"no new client on {server}")
 
-    def test_b_cut_off_from_redis_keeps_serving_and_converges_when_the_link_returns(self):
-        a, b = self.a, self.b
+    def make_nodes_disagree(self):
         # Drained servers keep their pinned clients but get no new ones: A never places a new client on
         # s1, B never on s3, so each node's own choices differ and only Redis can make them agree.
-        self.drain(a, "s1")
-        self.drain(b, "s3")
+        self.drain(self.a, "s1")
+        self.drain(self.b, "s3")
+
+    def test_b_cut_off_from_redis_keeps_serving_and_converges_when_the_link_returns(self):
+        a, b = self.a, self.b
+        self.make_nodes_disagree()
         before_a = {f"198.18.20.{i}": self.pin(a, f"198.18.20.{i}") for i in range(1, 31)}
         before_b = {f"198.18.21.{i}": self.pin(b, f"198.18.21.{i}") for i in range(1, 31)}
         # Each node is asked about the other's pins only once they are in Redis: asked earlier, it could
@@ -252,6 +255,35 @@ class PartitionedNode(unittest.TestCase):
         print(f"\n  partition {partition_s:.1f}s, {during_requests} requests during it (all 200, pins held); "
               f"B's queue flushed {flushed_s:.1f}s and both nodes converged {converged_s:.1f}s after the link "
               f"returned; {dropped} packets dropped by the cut; SPOE timeouts: {self.undecided}")
+
+    def test_client_met_on_both_sides_of_the_cut_ends_on_the_pin_that_reached_redis_first(self):
+        a, b = self.a, self.b
+        self.make_nodes_disagree()
+        self.redis_link.cut()
+        self.cut_at = time.monotonic()
+        # The same new clients on both sides: A's pins reach Redis at once, B's wait in its queue.
+        clients = [f"198.18.24.{i}" for i in range(1, 31)]
+        on_a = {c: self.pin(a, c) for c in clients}
+        time.sleep(1.1)  # B meets them a moment later than A (the table keeps whole-second timestamps)
+        on_b = {c: self.pin(b, c) for c in clients}
+        split = [c for c in clients if on_a[c] != on_b[c]]
+        self.assertTrue(split, "the nodes placed every client alike: nothing to reconcile")
+        self.assertEqual(redis_count_existing(self.redis.port, clients), len(clients))
+        m0 = b.metrics()
+        time.sleep(1.5)  # past B's stall timeout (1 s): its link is dropped and the writes queued
+        self.redis_link.restore()
+        # B's queued SET NX all lose to A's keys (sticky_redis_conflicts_total); each loser adopts the
+        # winner (redis/README.md: "on NX loss GET k -> caller adopts winner"), so both nodes end on A's pin.
+        wait_until(lambda: b.metrics()["sticky_redis_conflicts_total"] - m0["sticky_redis_conflicts_total"]
+                   >= len(clients), timeout=20, what="B's queued pins meeting A's in Redis")
+        try:
+            wait_until(lambda: self.serves_all(b, on_a), timeout=5, what="B serving the pins that won in Redis")
+        except TimeoutError:
+            wrong = {c: (on_a[c], ask(b.host, b.port, c)[1]) for c in clients}
+            wrong = {c: v for c, v in wrong.items() if v[0] != v[1]}
+            self.fail(f"B kept its own losing pin for {len(wrong)} of {len(split)} split clients "
+                      f"(client: (winner in Redis, B's server)): {wrong}")
+        self.assertTrue(self.serves_all(a, on_a))
 
 
 if __name__ == "__main__":

@@ -232,18 +232,7 @@ class SentinelFailover(unittest.TestCase):
         self.assertGreaterEqual(m1["sticky_redis_queued_total"] - m0["sticky_redis_queued_total"], 1)
         wait_until(lambda: count_keys(self.replica.port, during) == len(during), timeout=10,
                    what="A's queued pins written to the new master")
-        try:
-            wait_until(lambda: self.serves_all(b, during), timeout=10, what="B serving the pins A made during the failover")
-        except TimeoutError:
-            for c, sv in during.items():
-                got = ask(b.port, c)
-                if got[1] != sv:
-                    print("DEBUG", c, "A:", sv, "A now:", ask(a.port, c)[1:3], "B:", got[1:], subprocess.run(["redis-cli","-p",str(self.replica.port),"GET",redis_key(c)],capture_output=True).stdout)
-            print("DEBUG A", {k: v for k, v in a.metrics().items() if "redis" in k})
-            print("DEBUG B", {k: v for k, v in b.metrics().items() if "redis" in k})
-            print("DEBUG clients", redis_cli(self.replica.port, "CLIENT", "LIST"))
-            print("DEBUG sentinel", redis_cli(self.sentinel.port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME), self.replica.port)
-            raise
+        wait_until(lambda: self.serves_all(b, during), timeout=10, what="B serving the pins A made during the failover")
 
         # After the failover: new pins through A reach B through the promoted master.
         after = {f"198.18.32.{i}": self.pin(a, f"198.18.32.{i}") for i in range(1, 41)}

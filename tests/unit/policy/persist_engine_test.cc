@@ -298,3 +298,23 @@ TEST_CASE("Identity tokens round trip and reject anything else", "[persist_engin
                           "5000102030405060708090a0b0c0d0e0f1011"})
     CHECK_FALSE(parse_identity_token(bad, kind, kb, key));
 }
+
+TEST_CASE("A pin the shared store says came first replaces ours, whatever the versions", "[persist_engine]") {
+  Fixture fx;
+  auto v = fx.engine->make_view(make_set(three_up(), 1));
+  const RequestDecision mine = fx.decide(*v, tci("203.0.113.90"), kNow);
+  const std::string other = name_of(*v, mine) == "s1" ? "s2" : "s1";
+  std::vector<std::uint8_t> key(mine.identity.key.begin(), mine.identity.key.end());
+  RemotePin winner;
+  winner.kind = IdentityKind::TrueClientIp;
+  winner.key = Bytes(key.data(), key.size());
+  winner.server = other;
+  winner.created_ms = kNow - 5000;  // written earlier, same version: loses a plain merge
+  winner.last_seen_ms = kNow - 5000;
+  winner.expires_ms = kNow + 60'000;
+  winner.version = 1;
+  CHECK(fx.engine->adopt(winner, kNow) == RemoteOutcome::IgnoredOlder);
+  CHECK(name_of(*v, fx.decide(*v, tci("203.0.113.90"), kNow)) == name_of(*v, mine));
+  CHECK(fx.engine->adopt(winner, kNow, /*authoritative=*/true) == RemoteOutcome::Replaced);
+  CHECK(name_of(*v, fx.decide(*v, tci("203.0.113.90"), kNow)) == other);
+}
