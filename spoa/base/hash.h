@@ -31,9 +31,12 @@
 // The pieces below are public so the streaming form (hsaf/stable_hasher.h) is the same code.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
+#include <type_traits>
 
 namespace sticky {
 
@@ -68,18 +71,35 @@ constexpr std::uint64_t stable_hash_finish(std::uint64_t h, std::uint64_t tail, 
   return fmix64(stable_hash_fold(h, stable_hash_mix(tail | (length << 56))));
 }
 
-// Eight bytes as a little-endian word, whatever the host's byte order (compilers turn this into
-// one load on little-endian hosts).
-constexpr std::uint64_t load_le64(const char* p) {
-  std::uint64_t w = 0;
-  for (int i = 0; i < 8; ++i) w |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
-  return w;
+// Byte i of p as bits 8i..8i+7 of a word.
+constexpr std::uint64_t byte_at(const char* p, int i) {
+  return std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
 }
 
+// Eight / four bytes as a little-endian word, whatever the host's byte order. The byte-assembled
+// form is the definition (and what constant evaluation runs, so constexpr tests check it against
+// the run-time path); on little-endian hosts the run-time path is a plain 8-byte copy, which is the
+// same value by definition of little-endian. GCC does not always fuse the byte form after inlining.
+constexpr std::uint64_t load_le64(const char* p) {
+  if constexpr (std::endian::native == std::endian::little) {
+    if (!std::is_constant_evaluated()) {
+      std::uint64_t w;
+      std::memcpy(&w, p, sizeof w);
+      return w;
+    }
+  }
+  return byte_at(p, 0) | byte_at(p, 1) | byte_at(p, 2) | byte_at(p, 3) | byte_at(p, 4) | byte_at(p, 5) |
+         byte_at(p, 6) | byte_at(p, 7);
+}
 constexpr std::uint64_t load_le32(const char* p) {
-  std::uint64_t w = 0;
-  for (int i = 0; i < 4; ++i) w |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
-  return w;
+  if constexpr (std::endian::native == std::endian::little) {
+    if (!std::is_constant_evaluated()) {
+      std::uint32_t w;
+      std::memcpy(&w, p, sizeof w);
+      return w;
+    }
+  }
+  return byte_at(p, 0) | byte_at(p, 1) | byte_at(p, 2) | byte_at(p, 3);
 }
 
 // The first `count` (< 8) bytes as a little-endian word, zeros above. Reads only p[0..count), without
@@ -88,8 +108,8 @@ constexpr std::uint64_t load_le32(const char* p) {
 constexpr std::uint64_t load_le_partial(const char* p, std::size_t count) {
   if (count >= 4) return load_le32(p) | (load_le32(p + count - 4) << (8 * (count - 4)));
   if (count == 0) return 0;
-  const auto byte = [p](std::size_t i) { return std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i); };
-  return byte(0) | byte(count / 2) | byte(count - 1);
+  const auto mid = static_cast<int>(count / 2), last = static_cast<int>(count - 1);
+  return byte_at(p, 0) | byte_at(p, mid) | byte_at(p, last);
 }
 
 constexpr std::uint64_t stable_hash64(std::string_view data, std::uint64_t seed = 0) {

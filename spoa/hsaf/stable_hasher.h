@@ -53,24 +53,38 @@ class MultiStableHasher {
     return w;
   }
 
+  // Pieces of 8+ bytes (most hosts and paths) take no data-dependent branch: the first word
+  // completes the pending bytes (or is a whole word when none wait), and the last r < 8 bytes are
+  // the top of the word that ends the piece.
   template <bool kLower>
   constexpr void absorb(std::string_view bytes) {
     const char* p = bytes.data();
-    std::size_t n = bytes.size();
+    const std::size_t n = bytes.size();
     length_ += n;
-    if (pending_len_ != 0) {
-      const std::size_t need = 8 - pending_len_;
-      const std::size_t take = n < need ? n : need;
-      pending_ |= word<kLower>(load_le_partial(p, take)) << (8 * pending_len_);
-      pending_len_ += take;
-      if (pending_len_ < 8) return;
-      take_pending();
-      p += take;
-      n -= take;
+    if (n < 8) return absorb_short<kLower>(p, n);
+    const char* const end = p + n;
+    fold(pending_ | (word<kLower>(load_le64(p)) << (8 * pending_len_)));
+    p += 8 - pending_len_;
+    for (; end - p >= 8; p += 8) fold(word<kLower>(load_le64(p)));
+    const auto r = static_cast<std::size_t>(end - p);
+    // Shift by 8 * (8 - r) in two steps so r = 0 gives 0 instead of an undefined 64-bit shift.
+    pending_ = (word<kLower>(load_le64(end - 8)) >> (8 * (8 - r) - 1)) >> 1;
+    pending_len_ = r;
+  }
+
+  template <bool kLower>
+  constexpr void absorb_short(const char* p, std::size_t n) {
+    if (n == 0) return;
+    const std::uint64_t w = word<kLower>(load_le_partial(p, n));
+    const std::size_t total = pending_len_ + n;
+    pending_ |= w << (8 * pending_len_);
+    if (total < 8) {
+      pending_len_ = total;
+      return;
     }
-    for (; n >= 8; p += 8, n -= 8) fold(word<kLower>(load_le64(p)));
-    pending_ = word<kLower>(load_le_partial(p, n));
-    pending_len_ = n;
+    fold(pending_);
+    pending_ = w >> (8 * (8 - pending_len_));  // pending_len_ >= 1 here, so the shift is < 64
+    pending_len_ = total - 8;
   }
 
   constexpr void take_pending() {

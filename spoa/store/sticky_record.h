@@ -6,18 +6,13 @@
 
 namespace sticky::store {
 
-// The persistence dimension a record belongs to. The numbers are stored in Redis keys and values,
-// so they never change meaning; the policy layer decides which ones it uses.
-enum class StickyKind : std::uint8_t {
-  SourceIp = 1,       // client address (4 or 16 raw bytes) or its masked subnet
-  TrueClientIp = 2,   // CDN-supplied client address
-  Cookie = 3,         // application / learned cookie value
-  Header = 4,         // any other configured request header value
-};
+// The record's `kind` is the policy layer's identity kind (policy::IdentityKind: 2 application
+// cookie, 3 True-Client-IP, 4 X-Forwarded-For, 5 source); the store treats it as an opaque byte
+// and never gives it meaning, so it survives round trips unchanged.
 
 struct StickyRecord {
   std::string backend;       // HAProxy backend name
-  std::uint8_t kind = 0;     // a StickyKind value (kept as a byte so unknown kinds survive a round trip)
+  std::uint8_t kind = 0;     // identity kind, opaque here (see above)
   std::string key;           // key bytes; may be binary (raw address bytes)
   std::string server;        // pinned server name
   std::int64_t created_ms = 0;    // Unix epoch milliseconds, the writer's wall clock

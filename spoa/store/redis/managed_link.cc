@@ -1,6 +1,8 @@
 // Reconnecting, Sentinel-following Redis connection.
 #include "store/redis/managed_link.h"
 
+#include "base/log.h"
+
 #include "store/backoff.h"
 
 namespace sticky::store {
@@ -24,6 +26,10 @@ ManagedLink::ManagedLink(struct ev_loop* loop, const RedisOptions& options, Redi
       hooks_(std::move(hooks)),
       link_(loop, data_settings(options), counters,
             RedisLink::Hooks{[this] {
+                               // Logged on state changes only, never per retry.
+                               if (!last_error_.empty())
+                                 STICKY_LOG(Info, "redis %s:%d usable again", link_.endpoint().host.c_str(),
+                                            link_.endpoint().port);
                                attempt_ = 0;
                                last_error_.clear();
                                up_ = true;
@@ -77,6 +83,9 @@ void ManagedLink::attempt() {
 }
 
 void ManagedLink::lost(std::string_view why) {
+  if (up_)
+    STICKY_LOG(Warn, "redis %s:%d lost (%.*s): pins stay local, writes queue until it is back",
+               link_.endpoint().host.c_str(), link_.endpoint().port, static_cast<int>(why.size()), why.data());
   last_error_ = std::string(why);
   bool was_up = up_;
   up_ = false;

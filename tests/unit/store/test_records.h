@@ -20,7 +20,7 @@ inline store::StickyRecord record(int i, std::string origin, std::string server 
                                   std::int64_t ttl_ms = 60000) {
   store::StickyRecord r;
   r.backend = "web";
-  r.kind = static_cast<std::uint8_t>(store::StickyKind::SourceIp);
+  r.kind = 5;  // policy::IdentityKind::Source
   r.key = std::string("\x0a\x00", 2) + static_cast<char>((i >> 8) & 0xff) + static_cast<char>(i & 0xff);
   r.server = std::move(server);
   r.created_ms = wall_ms();
