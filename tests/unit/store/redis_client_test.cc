@@ -67,7 +67,7 @@ TEST_CASE("A pin written by one client is found by another client's lookup", "[r
   CHECK(cb.lookup_hits == 1);
   // The stored key is printable and carries a TTL.
   std::string key = redis_key_of("t", r);
-  CHECK(key == "t:web:1:0a000001");
+  CHECK(key == "t:web:5:0a000001");
   CHECK(std::stoll(redis.cmd({"PTTL", key})) > 25000);
 }
 
