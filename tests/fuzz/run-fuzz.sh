@@ -15,6 +15,14 @@ cmake --build "$build" -j"$jobs" --target fuzz_frame fuzz_frame_replay
 
 mkdir -p "$build/fuzz-corpus" "$build/fuzz-artifacts"
 # The first directory receives new inputs; the checked-in seeds are only read.
-"$build/tests/fuzz/fuzz_frame" "$build/fuzz-corpus" "$root/tests/fuzz/corpus" \
+# libFuzzer's progress lines go to a log; on failure it is shown, on success only the summary.
+log="$build/fuzz.log"
+if ! "$build/tests/fuzz/fuzz_frame" "$build/fuzz-corpus" "$root/tests/fuzz/corpus" \
   -max_total_time="$seconds" -max_len=20000 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-  -artifact_prefix="$build/fuzz-artifacts/"
+  -artifact_prefix="$build/fuzz-artifacts/" >"$log" 2>&1; then
+  tail -n 60 "$log"
+  echo "fuzz_frame: FAILED (artifacts in $build/fuzz-artifacts)" >&2
+  exit 1
+fi
+grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ +DONE)' "$log" || true
+echo "fuzz_frame: no crash in ${seconds}s"
