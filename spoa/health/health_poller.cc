@@ -62,7 +62,15 @@ void HealthPoller::poll_once() {
       ++counters_.api_failures;
     }
     note_source(Source::Unreachable, reply.error);
-    publish(nullptr);  // unreachable: the configured servers are the best knowledge left
+    // Keep HAProxy's last answer: its socket also vanishes during a reload, and falling back to
+    // the configured list (every server up) would undo maintenance and drain for that moment.
+    // Static servers stand in only until HAProxy has answered once.
+    bool never_live;
+    {
+      std::lock_guard<std::mutex> lock(view_mutex_);
+      never_live = counters_.on_static_fallback;
+    }
+    if (never_live) publish(nullptr);
     return;
   }
   ServersStateResult parsed = parse_servers_state(reply.text);
