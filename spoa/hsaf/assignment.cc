@@ -69,7 +69,8 @@ void place_greedy(const std::vector<std::uint32_t>& serials, const std::vector<s
 std::uint64_t neg_log2_q32(std::uint64_t x) {
   // log2(x) = e + log2(m), m = x / 2^e in [1, 2); the fraction comes bit by bit from squaring m.
   const int e = 63 - std::countl_zero(x);
-  std::uint64_t m = x << (62 - e);  // m in Q62, [2^62, 2^63)
+  // m in Q62, [2^62, 2^63): shift left for small x, right for x >= 2^63 (never by a negative count)
+  std::uint64_t m = e <= 62 ? x << (62 - e) : x >> (e - 62);
   std::uint64_t frac = 0;
   for (int i = 0; i < 32; ++i) {
     m = static_cast<std::uint64_t>((static_cast<U128>(m) * m) >> 62);  // in [2^62, 2^64)

@@ -13,6 +13,7 @@ namespace sticky::hsaf::testing {
 std::uint64_t allocation_count() { return g_allocations.load(std::memory_order_relaxed); }
 }  // namespace sticky::hsaf::testing
 
+#if !STICKY_TEST_ASAN
 void* operator new(std::size_t n) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n ? n : 1)) return p;
@@ -23,3 +24,4 @@ void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+#endif
