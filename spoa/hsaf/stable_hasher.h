@@ -53,9 +53,9 @@ class MultiStableHasher {
     return w;
   }
 
-  // Pieces of 8+ bytes (most hosts and paths) take no data-dependent branch: the first word
-  // completes the pending bytes (or is a whole word when none wait), and the last r < 8 bytes are
-  // the top of the word that ends the piece.
+  // Pieces of 8+ bytes (most hosts and paths) need no byte loop and no branch on the pending count:
+  // the first word completes the pending bytes (or is a whole word when none wait), and the last
+  // r < 8 bytes are the top of the word that ends the piece.
   template <bool kLower>
   constexpr void absorb(std::string_view bytes) {
     const char* p = bytes.data();
