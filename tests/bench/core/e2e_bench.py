@@ -26,7 +26,7 @@ defaults
     timeout server 30s
 frontend with_agent
     bind 127.0.0.1:{p_agent}
-    filter spoe engine sticky config {spoe}
+    filter spoe engine echo config {spoe}
     http-response set-header X-Agent %[var(txn.stk.agent)] if {{ var(txn.stk.agent) -m found }}
     default_backend app
 frontend without_agent
