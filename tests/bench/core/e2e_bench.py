@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "integration"))
-from harness import Stack, free_port, get, proc_cpu_seconds, wait_until  # noqa: E402
+from harness import AGENT_BIN, Stack, free_port, get, proc_cpu_seconds, wait_until  # noqa: E402
 
 CFG = """
 global
@@ -38,7 +38,7 @@ backend sticky_agents
     mode tcp
     timeout connect 1s
     timeout server 1m
-    server a1 127.0.0.1:{p_spoa}
+    server a1 {agent_addr}
 listen origin
     bind 127.0.0.1:{p_srv}
     http-request return status 200 content-type text/plain string "ok"
@@ -67,26 +67,36 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--connections", type=int, default=50)
+    ap.add_argument("--unix", action="store_true", help="agent on a unix socket instead of TCP loopback")
     args = ap.parse_args()
 
     with Stack(prefix="sticky-bench-") as st:
         ports = dict(p_agent=free_port(), p_plain=free_port(), p_srv=free_port(), p_spoa=free_port())
         spoe = st.write("spoe.conf", open(os.path.join(os.path.dirname(__file__), "..", "..", "..",
                                                        "haproxy-conf", "demo", "spoe-demo.conf")).read())
-        cfg = st.write("haproxy.cfg", CFG.format(spoe=spoe, **ports))
-        agent = st.start_agent("--threads", "1", port=ports["p_spoa"])
-        st.start_haproxy(cfg, {}, wait_ports=[ports["p_agent"], ports["p_plain"]])
+        if args.unix:
+            sock = st.path("agent.sock")
+            agent = st.start("agent", [AGENT_BIN, "--listen", f"unix:{sock}", "--threads", "1"])
+            wait_until(lambda: os.path.exists(sock), what="agent socket")
+            agent_addr = f"unix@{sock}"
+        else:
+            agent = st.start_agent("--threads", "1", port=ports["p_spoa"])
+            agent_addr = f"127.0.0.1:{ports['p_spoa']}"
+        cfg = st.write("haproxy.cfg", CFG.format(spoe=spoe, agent_addr=agent_addr, **ports))
+        haproxy = st.start_haproxy(cfg, {}, wait_ports=[ports["p_agent"], ports["p_plain"]])
         wait_until(lambda: "x-agent" in get(ports["p_agent"])[1], what="agent answering")
 
         hi = {"with": [], "without": []}
         cpu_us = []
+        hap_us = {"with": [], "without": []}
         for r in range(args.rounds):
             for name in (["with", "without"] if r % 2 == 0 else ["without", "with"]):
                 port = ports["p_agent"] if name == "with" else ports["p_plain"]
-                c0 = proc_cpu_seconds(agent.pid)
+                c0, h0 = proc_cpu_seconds(agent.pid), proc_cpu_seconds(haproxy.pid)
                 rps, total, lat = wrk(port, args.connections, args.seconds)
-                c1 = proc_cpu_seconds(agent.pid)
+                c1, h1 = proc_cpu_seconds(agent.pid), proc_cpu_seconds(haproxy.pid)
                 hi[name].append((rps, lat))
+                hap_us[name].append((h1 - h0) * 1e6 / total)
                 if name == "with":
                     cpu_us.append((c1 - c0) * 1e6 / total)
         lo = {"with": [], "without": []}
@@ -100,7 +110,8 @@ def main():
 
     rw, rp = med([x[0] for x in hi["with"]]), med([x[0] for x in hi["without"]])
     print(f"end to end, {args.connections} connections, {args.rounds} alternating rounds of {args.seconds}s"
-          " (HAProxy 1 thread, agent 1 thread, wrk 1 thread, all on this machine)")
+          f" (HAProxy 1 thread, agent 1 thread on {'a unix socket' if args.unix else 'TCP loopback'},"
+          " wrk 1 thread, all on this machine)")
     print(f"  req/s with agent    median {rw:10.0f}   p50 {med([x[1]['50'] for x in hi['with']]):.3f} ms"
           f"   p99 {med([x[1]['99'] for x in hi['with']]):.3f} ms")
     print(f"  req/s without agent median {rp:10.0f}   p50 {med([x[1]['50'] for x in hi['without']]):.3f} ms"
@@ -108,6 +119,9 @@ def main():
     print(f"  ratio with/without  {rw / rp:.3f}   (target >= 0.85)")
     print(f"  agent CPU per request median {med(cpu_us):.2f} us   (rounds: "
           + ", ".join(f"{c:.2f}" for c in cpu_us) + ")   (target <= 2)")
+    print(f"  HAProxy CPU per request median: with the SPOE filter {med(hap_us['with']):.2f} us,"
+          f" without {med(hap_us['without']):.2f} us (HAProxy's own SPOE work: "
+          f"{med(hap_us['with']) - med(hap_us['without']):.2f} us)")
     added = (med(lo["with"]) - med(lo["without"])) * 1000
     print(f"  low load (1 connection): p50 with {med(lo['with']) * 1000:.1f} us, without"
           f" {med(lo['without']) * 1000:.1f} us, added {added:.1f} us   (target <= 20)")
