@@ -105,7 +105,7 @@ def main():
         cfg = st.write("haproxy.cfg", CFG.format(spoe=spoe, **ports))
         agent_cfg = st.write("agent.yaml", AGENT.format())
         agent = st.start_agent("--threads", "1", "--config", agent_cfg, port=ports["p_spoa"])
-        st.start_haproxy(cfg, {}, wait_ports=[ports["p_native"], ports["p_agent"]])
+        haproxy = st.start_haproxy(cfg, {}, wait_ports=[ports["p_native"], ports["p_agent"]])
         wait_until(lambda: "x-reason" in get(ports["p_agent"])[1], what="agent answering")
         rss0 = rss_kb(agent.pid)
         if args.prefill:
@@ -119,13 +119,15 @@ def main():
         env = {"STICKY_CLIENTS": str(max(args.prefill, 1000))}
         res = {"native": [], "agent": []}
         cpu = []
+        hap = {"native": [], "agent": []}
         for r in range(args.rounds):
             for name in (["agent", "native"] if r % 2 == 0 else ["native", "agent"]):
                 port = ports["p_agent"] if name == "agent" else ports["p_native"]
-                c0 = proc_cpu_seconds(agent.pid)
+                c0, h0 = proc_cpu_seconds(agent.pid), proc_cpu_seconds(haproxy.pid)
                 rps, total, lat = wrk(port, args.connections, args.seconds, env)
-                c1 = proc_cpu_seconds(agent.pid)
+                c1, h1 = proc_cpu_seconds(agent.pid), proc_cpu_seconds(haproxy.pid)
                 res[name].append((rps, lat))
+                hap[name].append((h1 - h0) * 1e6 / total)
                 if name == "agent":
                     cpu.append((c1 - c0) * 1e6 / total)
     med = statistics.median
@@ -138,6 +140,8 @@ def main():
               f"   p99 {med([x[1]['99'] for x in res[key]]):.3f} ms")
     print(f"  ratio agent/native  {ra / rn:.3f}   (target >= 0.90)")
     print(f"  agent CPU per request median {med(cpu):.2f} us (rounds: {', '.join(f'{c:.2f}' for c in cpu)})")
+    print(f"  HAProxy CPU per request median: native stick table {med(hap['native']):.2f} us,"
+          f" with the SPOE filter {med(hap['agent']):.2f} us")
 
 
 def rss_kb(pid):
