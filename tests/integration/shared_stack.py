@@ -1,8 +1,68 @@
-"""Two HAProxy nodes, each with its own sticky-agent, sharing pins through one redis-server."""
-from harness import Stack, wait_until, get
+"""Two HAProxy nodes, each with its own sticky-agent, sharing pins through one redis-server,
+and the helpers the Redis scenarios share (asking a node, reading Redis keys and metrics)."""
+import ipaddress
+import os
+import subprocess
+
+from harness import CONF_DIR, Http, Stack
 from persist_stack import start_persist, wait_reason
 
 EDGES = "127.0.0.0/8\n"
+CLUSTER = "it"  # redis_section() names the key namespace "it": keys are it:app:<kind>:<hex key>
+KIND_TRUE_CLIENT_IP = 3  # policy::IdentityKind::TrueClientIp (spoa/policy/identity.h)
+
+
+def redis_key(tcip):
+    return f"{CLUSTER}:app:{KIND_TRUE_CLIENT_IP}:{ipaddress.ip_address(tcip).packed.hex()}"
+
+
+def redis_cli(port, *args):
+    return subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True, text=True,
+                          timeout=5).stdout.strip()
+
+
+def count_keys(port, clients):
+    """How many of these True-Client-IP clients have a pin in Redis (-1 if Redis did not answer)."""
+    out = redis_cli(port, "EXISTS", *[redis_key(c) for c in clients])
+    return int(out) if out.isdigit() else -1
+
+
+def ask(port, tcip, host="127.0.0.1"):
+    """One request as client `tcip` (True-Client-IP); (status, server, reason, spoe error)."""
+    h = Http(port, host=host, timeout=5)
+    try:
+        status, headers, _ = h.get("/", {"True-Client-IP": tcip})
+    finally:
+        h.close()
+    return status, headers.get("x-server"), headers.get("x-sticky-reason"), headers.get("x-sticky-err")
+
+
+def parse_metrics(body):
+    values = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            values[name] = float(value)
+    return values
+
+
+def agent_metrics(port, host="127.0.0.1"):
+    h = Http(port, host=host, timeout=5)
+    try:
+        return parse_metrics(h.get("/metrics")[2])
+    finally:
+        h.close()
+
+
+def haproxy_cfg_reporting_spoe_errors(stack):
+    """The shipped akamai haproxy.cfg plus one response header with the SPOE error code, so an answer
+    HAProxy gave without the agent says why (1 = the 50 ms processing timeout of spoe-sticky.conf)."""
+    with open(os.path.join(CONF_DIR, "akamai", "haproxy.cfg")) as f:
+        text = f.read()
+    anchor = "    option redispatch\n"
+    assert anchor in text
+    header = "    http-response set-header X-Sticky-Err %[var(txn.stk.err)] if { var(txn.stk.err) -m found }\n"
+    return stack.write("haproxy-spoe-errors.cfg", text.replace(anchor, header + anchor))
 
 
 def redis_section(port, node):

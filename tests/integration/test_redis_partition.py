@@ -1,7 +1,6 @@
 """Node B cut off from Redis by a silent network partition (its own network namespace, a veth link whose
 packets are all dropped): B keeps serving with its pins, and once the link returns both nodes converge on
 the pins made on either side during the cut. Skipped where `ip netns` is not usable."""
-import ipaddress
 import os
 import shutil
 import subprocess
@@ -9,54 +8,15 @@ import time
 import unittest
 
 import netns
-from harness import (AGENT_BIN, CONF_DIR, HAPROXY_BIN, REDIS_BIN, Http, Stack, free_port, runtime_api,
+from harness import (AGENT_BIN, CONF_DIR, HAPROXY_BIN, REDIS_BIN, Stack, free_port, runtime_api,
                      wait_port, wait_until)
 from persist_stack import agent_config, start_persist, wait_reason
-from shared_stack import Node, redis_section
-
-CLUSTER = "it"  # redis_section() names the key namespace "it": keys are it:app:<kind>:<hex key>
-KIND_TRUE_CLIENT_IP = 3  # policy::IdentityKind::TrueClientIp (spoa/policy/identity.h)
-
-
-def haproxy_cfg_reporting_spoe_errors(stack):
-    """The shipped akamai haproxy.cfg plus one response header with the SPOE error code, so an answer
-    HAProxy gave without the agent says why (1 = the 50 ms processing timeout of spoe-sticky.conf)."""
-    with open(os.path.join(CONF_DIR, "akamai", "haproxy.cfg")) as f:
-        text = f.read()
-    anchor = "    option redispatch\n"
-    assert anchor in text
-    header = "    http-response set-header X-Sticky-Err %[var(txn.stk.err)] if { var(txn.stk.err) -m found }\n"
-    return stack.write("haproxy-spoe-errors.cfg", text.replace(anchor, header + anchor))
+from shared_stack import (Node, agent_metrics, ask as ask_on, count_keys as redis_count_existing,
+                          haproxy_cfg_reporting_spoe_errors, redis_section)
 
 
 def ask(host, port, tcip):
-    """One request as client `tcip` (True-Client-IP); (status, server, reason, spoe error)."""
-    h = Http(port, host=host, timeout=5)
-    try:
-        status, headers, _ = h.get("/", {"True-Client-IP": tcip})
-    finally:
-        h.close()
-    return status, headers.get("x-server"), headers.get("x-sticky-reason"), headers.get("x-sticky-err")
-
-
-def redis_key(tcip):
-    return f"{CLUSTER}:app:{KIND_TRUE_CLIENT_IP}:{ipaddress.ip_address(tcip).packed.hex()}"
-
-
-def redis_count_existing(port, clients):
-    out = subprocess.run(["redis-cli", "-p", str(port), "EXISTS", *[redis_key(c) for c in clients]],
-                         capture_output=True, text=True, timeout=5).stdout.strip()
-    return int(out) if out.isdigit() else -1
-
-
-def parse_metrics(body):
-    values = {}
-    for line in body.decode().splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            values[name] = float(value)
-    return values
-
+    return ask_on(port, tcip, host=host)
 
 class RootNode(Node):
     """Node A: shared_stack.Node in the root namespace, with the SPOE error header."""
@@ -115,11 +75,7 @@ class NamespacedNode:
         wait_until(lambda: ask(self.host, self.port, "192.0.2.200")[2], timeout=15, what="B's agent deciding")
 
     def metrics(self):
-        h = Http(self.metrics_port, host=self.host, timeout=5)
-        try:
-            return parse_metrics(h.get("/metrics")[2])
-        finally:
-            h.close()
+        return agent_metrics(self.metrics_port, host=self.host)
 
 
 class PartitionedNode(unittest.TestCase):

@@ -1,58 +1,18 @@
 """Two HAProxy nodes sharing pins through a Sentinel-managed Redis (master + replica + one sentinel):
 the master is SIGKILLed in the middle of traffic; no request fails, and pins from before, during and
 after the failover are served by both nodes."""
-import ipaddress
 import os
 import shutil
 import signal
-import subprocess
 import time
 import unittest
 
-from harness import CONF_DIR, REDIS_BIN, Http, Stack, free_port, runtime_api, wait_port, wait_until
+from harness import REDIS_BIN, Stack, free_port, runtime_api, wait_port, wait_until
 from persist_stack import start_persist, wait_reason
-from shared_stack import Node, redis_section
+from shared_stack import (Node, agent_metrics, ask, count_keys, haproxy_cfg_reporting_spoe_errors, redis_cli,
+                          redis_section)
 
 MASTER_NAME = "sticky-it"
-CLUSTER = "it"  # redis_section() names the key namespace "it": keys are it:app:<kind>:<hex key>
-KIND_TRUE_CLIENT_IP = 3  # policy::IdentityKind::TrueClientIp (spoa/policy/identity.h)
-
-
-def redis_cli(port, *args):
-    return subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True, text=True,
-                          timeout=5).stdout.strip()
-
-
-def redis_key(tcip):
-    return f"{CLUSTER}:app:{KIND_TRUE_CLIENT_IP}:{ipaddress.ip_address(tcip).packed.hex()}"
-
-
-def count_keys(port, clients):
-    out = redis_cli(port, "EXISTS", *[redis_key(c) for c in clients])
-    return int(out) if out.isdigit() else -1
-
-
-def ask(port, tcip):
-    """One request as client `tcip`; (status, server, reason, spoe error)."""
-    h = Http(port, timeout=5)
-    try:
-        status, headers, _ = h.get("/", {"True-Client-IP": tcip})
-    finally:
-        h.close()
-    return status, headers.get("x-server"), headers.get("x-sticky-reason"), headers.get("x-sticky-err")
-
-
-def haproxy_cfg_reporting_spoe_errors(stack):
-    """The shipped akamai haproxy.cfg plus one response header with the SPOE error code, so an answer
-    HAProxy gave without the agent says why (1 = the 50 ms processing timeout of spoe-sticky.conf)."""
-    with open(os.path.join(CONF_DIR, "akamai", "haproxy.cfg")) as f:
-        text = f.read()
-    anchor = "    option redispatch\n"
-    assert anchor in text
-    header = "    http-response set-header X-Sticky-Err %[var(txn.stk.err)] if { var(txn.stk.err) -m found }\n"
-    return stack.write("haproxy-spoe-errors.cfg", text.replace(anchor, header + anchor))
-
-
 class SentinelNode(Node):
     """shared_stack.Node whose agent finds the master through Sentinel, with a metrics endpoint and the
     SPOE error header."""
@@ -80,17 +40,7 @@ class SentinelNode(Node):
         wait_reason(self.port, "/")
 
     def metrics(self):
-        h = Http(self.metrics_port, timeout=5)
-        try:
-            _, _, body = h.get("/metrics")
-        finally:
-            h.close()
-        values = {}
-        for line in body.decode().splitlines():
-            if line and not line.startswith("#"):
-                name, _, value = line.rpartition(" ")
-                values[name] = float(value)
-        return values
+        return agent_metrics(self.metrics_port)
 
 
 class SentinelFailover(unittest.TestCase):
