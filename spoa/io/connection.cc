@@ -258,7 +258,7 @@ void Connection::handle_disconnect(const spop::Frame& f) {
 
 void Connection::complete(const model::Reply& reply) {
   if (inflight_ > 0) --inflight_;
-  if (state_ != State::Ready && !(state_ == State::Closing && shutting_down_)) {
+  if (state_ != State::Ready) {  // a DISCONNECT went out (or the socket closed): nothing may follow
     worker_.metrics().inc(Counter::acks_orphaned);
     return;
   }
