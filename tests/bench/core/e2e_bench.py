@@ -38,7 +38,7 @@ backend sticky_agents
     mode tcp
     timeout connect 1s
     timeout server 1m
-    server a1 {agent_addr}
+    server a1 {agent_addr}{agent_server_opts}
 listen origin
     bind 127.0.0.1:{p_srv}
     http-request return status 200 content-type text/plain string "ok"
@@ -68,6 +68,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--unix", action="store_true", help="agent on a unix socket instead of TCP loopback")
+    ap.add_argument("--agent-maxconn", type=int, default=0,
+                    help="maxconn on HAProxy's agent server line (0: none), to trade connections for pipelining")
     args = ap.parse_args()
 
     with Stack(prefix="sticky-bench-") as st:
@@ -82,7 +84,8 @@ def main():
         else:
             agent = st.start_agent("--threads", "1", port=ports["p_spoa"])
             agent_addr = f"127.0.0.1:{ports['p_spoa']}"
-        cfg = st.write("haproxy.cfg", CFG.format(spoe=spoe, agent_addr=agent_addr, **ports))
+        opts = f" maxconn {args.agent_maxconn}" if args.agent_maxconn else ""
+        cfg = st.write("haproxy.cfg", CFG.format(spoe=spoe, agent_addr=agent_addr, agent_server_opts=opts, **ports))
         haproxy = st.start_haproxy(cfg, {}, wait_ports=[ports["p_agent"], ports["p_plain"]])
         wait_until(lambda: "x-agent" in get(ports["p_agent"])[1], what="agent answering")
 
