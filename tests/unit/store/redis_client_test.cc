@@ -14,14 +14,10 @@
 
 using namespace sticky;
 using namespace sticky::store;
+using sticky::test::Loop;
 using sticky::test::RedisProcess;
 
 namespace {
-
-struct Loop {
-  struct ev_loop* loop = ev_loop_new(EVFLAG_AUTO);
-  ~Loop() { ev_loop_destroy(loop); }
-};
 
 std::optional<LookupResult> lookup_sync(struct ev_loop* loop, RedisClient& c, const StickyRecord& r,
                                         int deadline_ms = 0) {
@@ -32,12 +28,6 @@ std::optional<LookupResult> lookup_sync(struct ev_loop* loop, RedisClient& c, co
 }
 
 }  // namespace
-
-#define REQUIRE_REDIS()                                         \
-  if (!RedisProcess::available()) {                             \
-    WARN("redis-server not installed: skipping Redis test");    \
-    return;                                                     \
-  }
 
 TEST_CASE("A pin written by one client is found by another client's lookup", "[redis_client]") {
   REQUIRE_REDIS();

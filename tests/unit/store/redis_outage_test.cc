@@ -15,24 +15,15 @@
 
 using namespace sticky;
 using namespace sticky::store;
+using sticky::test::Loop;
 using sticky::test::RedisProcess;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-struct Loop {
-  struct ev_loop* loop = ev_loop_new(EVFLAG_AUTO);
-  ~Loop() { ev_loop_destroy(loop); }
-};
 double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 }  // namespace
-
-#define REQUIRE_REDIS()                                      \
-  if (!RedisProcess::available()) {                          \
-    WARN("redis-server not installed: skipping Redis test"); \
-    return;                                                  \
-  }
 
 TEST_CASE("While Redis is down writes queue (oldest dropped) and flush when it is back", "[redis_outage]") {
   REQUIRE_REDIS();

@@ -12,6 +12,12 @@
 
 namespace sticky::test {
 
+// A private libev loop for one test case.
+struct Loop {
+  struct ev_loop* loop = ev_loop_new(EVFLAG_AUTO);
+  ~Loop() { ev_loop_destroy(loop); }
+};
+
 class RedisProcess {
  public:
   enum class Mode { Server, Sentinel };
@@ -54,3 +60,10 @@ bool run_until(struct ev_loop* loop, const std::function<bool()>& done, int time
 void run_for(struct ev_loop* loop, int ms);
 
 }  // namespace sticky::test
+
+// Ends the test case with a warning when redis-server is not installed.
+#define REQUIRE_REDIS()                                               \
+  if (!::sticky::test::RedisProcess::available()) {                   \
+    WARN("redis-server not installed: skipping Redis test");          \
+    return;                                                           \
+  }

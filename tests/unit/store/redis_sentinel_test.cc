@@ -14,13 +14,10 @@
 
 using namespace sticky;
 using namespace sticky::store;
+using sticky::test::Loop;
 using sticky::test::RedisProcess;
 
 namespace {
-struct Loop {
-  struct ev_loop* loop = ev_loop_new(EVFLAG_AUTO);
-  ~Loop() { ev_loop_destroy(loop); }
-};
 bool wait_for(const std::function<bool()>& pred, int timeout_ms) {
   auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (std::chrono::steady_clock::now() < end) {

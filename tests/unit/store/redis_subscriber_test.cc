@@ -14,20 +14,8 @@
 
 using namespace sticky;
 using namespace sticky::store;
+using sticky::test::Loop;
 using sticky::test::RedisProcess;
-
-namespace {
-struct Loop {
-  struct ev_loop* loop = ev_loop_new(EVFLAG_AUTO);
-  ~Loop() { ev_loop_destroy(loop); }
-};
-}  // namespace
-
-#define REQUIRE_REDIS()                                      \
-  if (!RedisProcess::available()) {                          \
-    WARN("redis-server not installed: skipping Redis test"); \
-    return;                                                  \
-  }
 
 TEST_CASE("A write on node A reaches node B's subscriber and A's own subscriber skips it", "[redis_subscriber]") {
   REQUIRE_REDIS();
