@@ -3,6 +3,7 @@ and the helpers the Redis scenarios share (asking a node, reading Redis keys and
 import ipaddress
 import os
 import subprocess
+import time
 
 from harness import CONF_DIR, Http, Stack
 from persist_stack import start_persist, wait_reason
@@ -93,3 +94,42 @@ class Node:
 
     def close(self):
         self.stack.close()
+
+
+class DecisionLog:
+    """Mixin for unittest.TestCase: asks nodes as True-Client-IP clients and records answers HAProxy
+    gave without the agent. Call start_decision_log() in setUp; set self.event_at when the fault
+    (cut, kill) happens so the record says how long after it each such answer came."""
+
+    def start_decision_log(self):
+        self.requests = 0
+        self.undecided = []  # (seconds since the event, node, client, SPOE error)
+        self.event_at = None
+
+    def on(self, node, tcip):
+        """The server `node` sends `tcip` to, or None when HAProxy answered without the agent.
+        Every answer must be a 200. HAProxy waits 50 ms for the agent (spoe-sticky.conf) and then
+        routes on its own; on a loaded shared 2-core machine the scheduler alone can exceed that, so
+        such answers are recorded (bounded by each test), but only with SPOE's timeout code: any other
+        error is the agent failing and fails the test."""
+        status, server, reason, err = ask(node.port, tcip, host=getattr(node, "host", "127.0.0.1"))
+        self.requests += 1
+        self.assertEqual(status, 200, f"{node.name} {tcip}")
+        if reason:
+            return server
+        self.assertEqual(err, "1", f"{node.name} {tcip}: no agent decision and not a SPOE timeout")
+        since = time.monotonic() - self.event_at if self.event_at else -1.0
+        self.undecided.append((round(since, 2), node.name, tcip, err))
+        return None
+
+    def pin(self, node, tcip):
+        """A new client's pin: its first decided answer (a later ask sees what the agent chose)."""
+        for _ in range(3):
+            server = self.on(node, tcip)
+            if server:
+                return server
+        self.fail(f"{node.name} never decided for {tcip}")
+
+    def serves_all(self, node, pins):
+        host = getattr(node, "host", "127.0.0.1")
+        return all(ask(node.port, c, host=host)[1] == s for c, s in pins.items())

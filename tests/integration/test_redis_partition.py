@@ -11,7 +11,7 @@ import netns
 from harness import (AGENT_BIN, CONF_DIR, HAPROXY_BIN, REDIS_BIN, Stack, free_port, runtime_api,
                      wait_port, wait_until)
 from persist_stack import agent_config, start_persist, wait_reason
-from shared_stack import (Node, agent_metrics, ask as ask_on, count_keys as redis_count_existing,
+from shared_stack import (DecisionLog, Node, agent_metrics, ask as ask_on, count_keys as redis_count_existing,
                           haproxy_cfg_reporting_spoe_errors, redis_section)
 
 
@@ -78,7 +78,7 @@ class NamespacedNode:
         return agent_metrics(self.metrics_port, host=self.host)
 
 
-class PartitionedNode(unittest.TestCase):
+class PartitionedNode(DecisionLog, unittest.TestCase):
     def setUp(self):
         if not shutil.which("redis-cli"):
             self.skipTest("redis-cli (redis-tools) is not installed")
@@ -100,36 +100,7 @@ class PartitionedNode(unittest.TestCase):
         self.a = RootNode("a", "akamai", port)
         self.addCleanup(self.a.close)
         self.b = NamespacedNode(self.ns, self.redis_link, self.client_link, port, self)
-        self.requests = 0
-        self.undecided = []  # (seconds since the cut, node, client, SPOE error)
-        self.cut_at = None
-
-    def on(self, node, tcip):
-        """The server `node` sends `tcip` to, or None when HAProxy answered without the agent.
-        Every answer must be a 200. HAProxy waits 50 ms for the agent (spoe-sticky.conf) and then
-        routes on its own; on a loaded shared 2-core machine the scheduler alone can exceed that, so
-        such answers are recorded (bounded at the end), but only with SPOE's timeout code: any other
-        error is the agent failing and fails the test."""
-        status, server, reason, err = ask(node.host, node.port, tcip)
-        self.requests += 1
-        self.assertEqual(status, 200, f"{node.name} {tcip}")
-        if reason:
-            return server
-        self.assertEqual(err, "1", f"{node.name} {tcip}: no agent decision and not a SPOE timeout")
-        since = time.monotonic() - self.cut_at if self.cut_at else -1.0
-        self.undecided.append((round(since, 2), node.name, tcip, err))
-        return None
-
-    def pin(self, node, tcip):
-        """A new client's pin: its first decided answer (a later ask sees what the agent chose)."""
-        for _ in range(3):
-            server = self.on(node, tcip)
-            if server:
-                return server
-        self.fail(f"{node.name} never decided for {tcip}")
-
-    def serves_all(self, node, pins):
-        return all(ask(node.host, node.port, c)[1] == s for c, s in pins.items())
+        self.start_decision_log()
 
     def drain(self, node, server):
         runtime_api(node.stack.path("haproxy.sock"), f"set server app/{server} state drain")
@@ -158,7 +129,7 @@ class PartitionedNode(unittest.TestCase):
 
         m0 = b.metrics()
         self.redis_link.cut()
-        self.cut_at = time.monotonic()
+        self.event_at = time.monotonic()
         requests_at_cut = self.requests
         during_b = {f"198.18.22.{i}": self.pin(b, f"198.18.22.{i}") for i in range(1, 31)}
         during_a = {f"198.18.23.{i}": self.pin(a, f"198.18.23.{i}") for i in range(1, 31)}
@@ -173,7 +144,7 @@ class PartitionedNode(unittest.TestCase):
         # passed. Bounded by count and time.
         held = {**before_a, **before_b, **during_b}
         noticed, rounds = False, 0
-        while time.monotonic() - self.cut_at < 20 and rounds < 60:
+        while time.monotonic() - self.event_at < 20 and rounds < 60:
             rounds += 1
             for c, s in held.items():
                 server = self.on(b, c)
@@ -182,9 +153,9 @@ class PartitionedNode(unittest.TestCase):
             m = b.metrics()
             noticed = (m["sticky_redis_disconnects_total"] > m0["sticky_redis_disconnects_total"] and
                        m["sticky_redis_queued_total"] >= m0["sticky_redis_queued_total"] + len(during_b))
-            if noticed and time.monotonic() - self.cut_at >= 4:
+            if noticed and time.monotonic() - self.event_at >= 4:
                 break
-        partition_s = time.monotonic() - self.cut_at
+        partition_s = time.monotonic() - self.event_at
         during_requests = self.requests - requests_at_cut
         self.assertTrue(noticed, f"B's agent did not notice the silent partition in {partition_s:.1f}s: {m}")
         dropped = self.redis_link.dropped_packets()
@@ -216,7 +187,7 @@ class PartitionedNode(unittest.TestCase):
         a, b = self.a, self.b
         self.make_nodes_disagree()
         self.redis_link.cut()
-        self.cut_at = time.monotonic()
+        self.event_at = time.monotonic()
         # The same new clients on both sides: A's pins reach Redis at once, B's wait in its queue.
         clients = [f"198.18.24.{i}" for i in range(1, 31)]
         on_a = {c: self.pin(a, c) for c in clients}

@@ -9,7 +9,7 @@ import unittest
 
 from harness import REDIS_BIN, Stack, free_port, runtime_api, wait_port, wait_until
 from persist_stack import start_persist, wait_reason
-from shared_stack import (Node, agent_metrics, ask, count_keys, haproxy_cfg_reporting_spoe_errors, redis_cli,
+from shared_stack import (DecisionLog, Node, agent_metrics, ask, count_keys, haproxy_cfg_reporting_spoe_errors, redis_cli,
                           redis_section)
 
 MASTER_NAME = "sticky-it"
@@ -43,7 +43,7 @@ class SentinelNode(Node):
         return agent_metrics(self.metrics_port)
 
 
-class SentinelFailover(unittest.TestCase):
+class SentinelFailover(DecisionLog, unittest.TestCase):
     def start_redis(self, name, conf, sentinel=False):
         """A redis-server (or sentinel) on a free port with its own directory and config file."""
         port = free_port()
@@ -80,40 +80,11 @@ class SentinelFailover(unittest.TestCase):
         self.addCleanup(self.a.close)
         self.b = SentinelNode("b", self.sentinel.port)
         self.addCleanup(self.b.close)
-        self.requests = 0
-        self.undecided = []  # (seconds since the kill, node, client, SPOE error)
-        self.killed_at = None
+        self.start_decision_log()
 
     def master_port(self):
         out = redis_cli(self.sentinel.port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME).split()
         return int(out[1]) if len(out) == 2 and out[1].isdigit() else None
-
-    def on(self, node, tcip):
-        """The server `node` sends `tcip` to, or None when HAProxy answered without the agent.
-        Every answer must be a 200. HAProxy waits 50 ms for the agent (spoe-sticky.conf) and then
-        routes on its own; on a loaded shared 2-core machine the scheduler alone can exceed that, so
-        such answers are recorded (bounded at the end), but only with SPOE's timeout code: any other
-        error is the agent failing and fails the test."""
-        status, server, reason, err = ask(node.port, tcip)
-        self.requests += 1
-        self.assertEqual(status, 200, f"{node.name} {tcip}")
-        if reason:
-            return server
-        self.assertEqual(err, "1", f"{node.name} {tcip}: no agent decision and not a SPOE timeout")
-        since = time.monotonic() - self.killed_at if self.killed_at else -1.0
-        self.undecided.append((round(since, 2), node.name, tcip, err))
-        return None
-
-    def pin(self, node, tcip):
-        """A new client's pin: its first decided answer (a later ask sees what the agent chose)."""
-        for _ in range(3):
-            server = self.on(node, tcip)
-            if server:
-                return server
-        self.fail(f"{node.name} never decided for {tcip}")
-
-    def serves_all(self, node, pins):
-        return all(ask(node.port, c)[1] == s for c, s in pins.items())
 
     def test_master_killed_mid_traffic_fails_no_request_and_loses_no_queued_pin(self):
         a, b = self.a, self.b
@@ -142,7 +113,7 @@ class SentinelFailover(unittest.TestCase):
         m0 = a.metrics()
 
         self.master.stop(signal.SIGKILL)
-        self.killed_at = killed_at = time.monotonic()
+        self.event_at = killed_at = time.monotonic()
         requests_at_kill = self.requests
         # Traffic while Sentinel notices (down-after 1 s), promotes the replica and the agents follow:
         # new clients on A, and the earlier clients on both nodes. Every request must be a 200 decided by
