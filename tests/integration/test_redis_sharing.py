@@ -4,7 +4,7 @@ import threading
 import unittest
 
 from harness import Http, Stack, get, runtime_api, wait_until
-from shared_stack import Node
+from shared_stack import Node, count_keys
 
 
 def tcip_server(port, tcip):
@@ -65,8 +65,11 @@ class SharedTrueClientIp(unittest.TestCase):
             self.assertEqual(tcip_server(self.a.port, c)[0], s)
             self.assertEqual(tcip_server(self.b.port, c)[0], s)
         # Redis back on the same port (empty: no persistence in this test): A's queued pins
-        # are written and B sees them.
+        # are written and B sees them. B is asked only once they are in Redis: a client B met
+        # first would get B's own pin (SET NX, first writer wins) and A would adopt it.
         self.redis = self.redis_stack.start_redis(name="redis2", port=self.redis.port)
+        wait_until(lambda: count_keys(self.redis.port, during) == len(during), timeout=15,
+                   what="A's queued pins written to Redis")
         wait_until(lambda: all(tcip_server(self.b.port, c)[0] == s for c, s in during.items()), timeout=15,
                    what="B seeing pins A made during the outage")
 
