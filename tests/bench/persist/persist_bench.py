@@ -15,8 +15,11 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "integration"))
 sys.path.insert(0, os.path.join(HERE, "..", "core"))
-from harness import Stack, free_port, get, proc_cpu_seconds, wait_until  # noqa: E402
+from harness import AGENT_BIN, Stack, free_port, get, proc_cpu_seconds, wait_until  # noqa: E402
 from e2e_bench import parse_wrk  # noqa: E402
+
+# The SPOP load generator (tests/bench/core/spop_load.cc), built next to the agent.
+SPOP_LOAD = os.path.join(os.path.dirname(AGENT_BIN), "..", "..", "tests", "bench", "core", "spop_load")
 
 SPOE = """
 [sticky]
@@ -69,7 +72,7 @@ backend sticky_agents
     mode tcp
     timeout connect 1s
     timeout server 1m
-    server a1 127.0.0.1:{p_spoa}
+    server a1 {agent_addr}{agent_server_opts}
 listen origin
     bind 127.0.0.1:{p_srv}
     http-request return status 200 content-type text/plain string "ok"
@@ -98,24 +101,42 @@ def main():
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--prefill", type=int, default=1_000_000)
+    ap.add_argument("--unix", action="store_true", help="agent on a unix socket instead of TCP loopback")
+    ap.add_argument("--agent-maxconn", type=int, default=0,
+                    help="maxconn on HAProxy's agent server line (0: none): fewer connections, more pipelining")
     args = ap.parse_args()
     with Stack(prefix="sticky-pbench-") as st:
-        ports = dict(p_native=free_port(), p_agent=free_port(), p_srv=free_port(), p_spoa=free_port())
+        ports = dict(p_native=free_port(), p_agent=free_port(), p_srv=free_port(), p_spoa=free_port(),
+                     p_metrics=free_port())
         spoe = st.write("spoe.conf", SPOE)
-        cfg = st.write("haproxy.cfg", CFG.format(spoe=spoe, **ports))
         agent_cfg = st.write("agent.yaml", AGENT.format())
-        agent = st.start_agent("--threads", "1", "--config", agent_cfg, port=ports["p_spoa"])
+        agent_args = ["--threads", "1", "--config", agent_cfg, "--metrics", f"127.0.0.1:{ports['p_metrics']}"]
+        if args.unix:
+            agent_args += ["--listen", f"unix:{st.path('agent.sock')}"]
+        agent = st.start_agent(*agent_args, port=ports["p_spoa"])
+        agent_addr = f"unix@{st.path('agent.sock')}" if args.unix else f"127.0.0.1:{ports['p_spoa']}"
+        opts = f" maxconn {args.agent_maxconn}" if args.agent_maxconn else ""
+        cfg = st.write("haproxy.cfg", CFG.format(spoe=spoe, agent_addr=agent_addr, agent_server_opts=opts, **ports))
         haproxy = st.start_haproxy(cfg, {}, wait_ports=[ports["p_native"], ports["p_agent"]])
         wait_until(lambda: "x-reason" in get(ports["p_agent"])[1], what="agent answering")
         rss0 = rss_kb(agent.pid)
-        if args.prefill:
-            # Sequential ids: every request is a new client until the table holds --prefill.
-            env = {"STICKY_CLIENTS": str(args.prefill), "STICKY_SEQUENTIAL": "1"}
+        if args.prefill and os.path.exists(SPOP_LOAD):
+            # Straight to the agent over SPOP (the same persist-req message HAProxy sends): seconds
+            # instead of minutes through HAProxy. Sequential ids: every request is a new client.
+            subprocess.run([SPOP_LOAD, "--addr", f"127.0.0.1:{ports['p_spoa']}", "--requests", str(args.prefill),
+                            "--sequential", "--clients", str(args.prefill), "--conns", "8", "--depth", "8"],
+                           check=True, capture_output=True)
+            done = args.prefill
+        elif args.prefill:
             done = 0
             while done < args.prefill:
+                env = {"STICKY_CLIENTS": str(args.prefill), "STICKY_SEQUENTIAL": "1", "STICKY_OFFSET": str(done)}
                 _, total, _ = wrk(ports["p_agent"], args.connections, 10, env)
                 done += total
-            print(f"prefill: {done} requests; agent RSS {rss0 / 1024:.0f} MB -> {rss_kb(agent.pid) / 1024:.0f} MB")
+        if args.prefill:
+            entries = table_entries(ports["p_metrics"])
+            print(f"prefill: {done} requests, {entries:.0f} table entries; "
+                  f"agent RSS {rss0 / 1024:.0f} MB -> {rss_kb(agent.pid) / 1024:.0f} MB", flush=True)
         env = {"STICKY_CLIENTS": str(max(args.prefill, 1000))}
         res = {"native": [], "agent": []}
         cpu = []
@@ -133,7 +154,9 @@ def main():
     med = statistics.median
     ra, rn = med([x[0] for x in res["agent"]]), med([x[0] for x in res["native"]])
     print(f"True-Client-IP persistence, {args.connections} connections, {args.rounds} alternating rounds of "
-          f"{args.seconds}s, clients drawn from {max(args.prefill, 1000)} (HAProxy 1 thread, agent 1 thread)")
+          f"{args.seconds}s, clients drawn from {max(args.prefill, 1000)} (HAProxy 1 thread, agent 1 thread on "
+          f"{'a unix socket' if args.unix else 'TCP loopback'}"
+          f"{f', agent server maxconn {args.agent_maxconn}' if args.agent_maxconn else ''})")
     for name, r in (("native stick table", rn), ("sticky-agent", ra)):
         key = "native" if name.startswith("native") else "agent"
         print(f"  {name:20s} req/s median {r:9.0f}   p50 {med([x[1]['50'] for x in res[key]]):.3f} ms"
@@ -142,6 +165,12 @@ def main():
     print(f"  agent CPU per request median {med(cpu):.2f} us (rounds: {', '.join(f'{c:.2f}' for c in cpu)})")
     print(f"  HAProxy CPU per request median: native stick table {med(hap['native']):.2f} us,"
           f" with the SPOE filter {med(hap['agent']):.2f} us")
+
+
+def table_entries(metrics_port):
+    body = get(metrics_port, "/metrics")[2].decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
+               if line.startswith("sticky_table_entries"))
 
 
 def rss_kb(pid):

@@ -2,7 +2,9 @@
 -- (default 1,000,000), as a CDN edge multiplexing many clients would send them.
 local clients = tonumber(os.getenv("STICKY_CLIENTS") or "1000000")
 local seq = tonumber(os.getenv("STICKY_SEQUENTIAL") or "0") == 1
-local n = 0
+-- A prefill is several wrk runs: each starts where the last one stopped (STICKY_OFFSET), so
+-- the table really fills with distinct clients.
+local n = tonumber(os.getenv("STICKY_OFFSET") or "0")
 
 function setup(thread)
   thread:set("id", math.random(0, 1000))
