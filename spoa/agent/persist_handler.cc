@@ -48,6 +48,7 @@ struct PersistRequestHandler::Pending {
 };
 
 void PersistRequestHandler::on_message(const spop::Message& msg, model::Reply& reply) {
+  ++state_.handler.requests;
   const int be = state_.runtime().find(text_arg(msg, "be"));
   if (be < 0) {
     ++state_.handler.unknown_backend;  // not a backend the agent manages: HAProxy balances
@@ -129,6 +130,7 @@ void PersistRequestHandler::answer(int be, const policy::BackendView& view, cons
 }
 
 void PersistResponseHandler::on_message(const spop::Message& msg, model::Reply& reply) {
+  ++state_.handler.responses;
   const int be = state_.runtime().find(text_arg(msg, "be"));
   if (be < 0) {
     ++state_.handler.unknown_backend;

@@ -49,6 +49,8 @@ void render_persist_metrics(PersistRuntime& runtime, std::string& out) {
        t.counters.followed_redispatch},
       {"sticky_table_refused_total", "pins the table refused (full or invalid)", t.counters.table_full},
       {"sticky_bad_response_key_total", "responses whose identity token did not parse", t.counters.bad_response_key},
+      {"sticky_request_messages_total", "persist-req messages handled", t.handler.requests},
+      {"sticky_response_messages_total", "persist-res messages handled", t.handler.responses},
       {"sticky_unknown_backend_total", "messages naming a backend absent from the config", t.handler.unknown_backend},
       {"sticky_no_server_view_total", "messages for a backend with no server list yet", t.handler.no_view},
       {"sticky_shared_lookups_total", "decisions that waited for a Redis lookup", t.handler.deferred},

@@ -213,6 +213,8 @@ void PersistRuntime::merge_counters(policy::PersistCounters& from, HandlerCounte
   totals_.handler.no_view += handler.no_view;
   totals_.handler.deferred += handler.deferred;
   totals_.handler.shared_hits += handler.shared_hits;
+  totals_.handler.requests += handler.requests;
+  totals_.handler.responses += handler.responses;
   from = policy::PersistCounters{};
   handler = HandlerCounters{};
 }

@@ -22,6 +22,8 @@ struct PersistBackend {
 
 // What the handlers count beyond the engine's own counters.
 struct HandlerCounters {
+  std::uint64_t requests = 0;         // persist-req messages handled
+  std::uint64_t responses = 0;        // persist-res messages handled (HAProxy sends them only when needed)
   std::uint64_t unknown_backend = 0;  // messages naming a backend absent from the config
   std::uint64_t no_view = 0;          // messages for a backend with no server list yet
   std::uint64_t deferred = 0;         // decisions that waited for a Redis lookup

@@ -50,6 +50,21 @@ def wait_until(predicate, timeout=10.0, interval=0.05, what="condition"):
     raise TimeoutError(f"{what} not reached after {timeout}s (last: {last!r})")
 
 
+def settled(read, quiet=1.5, timeout=10.0, what="value"):
+    """read() once it has stopped changing for `quiet` seconds: the agent publishes its per-worker
+    counters to /metrics about once a second, so a single read may still miss recent requests."""
+    deadline = time.monotonic() + timeout
+    value, since = read(), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = read()
+        if now != value:
+            value, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return value
+    raise TimeoutError(f"{what} still changing after {timeout}s (last: {value!r})")
+
+
 class Proc:
     def __init__(self, name, argv, env, log_path):
         self.name = name

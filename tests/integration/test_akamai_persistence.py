@@ -4,7 +4,7 @@ import random
 import unittest
 import urllib.request
 
-from harness import Http, Stack, free_port, get, wait_until
+from harness import Http, Stack, free_port, get, settled, wait_until
 from persist_stack import start_persist, wait_reason
 
 EDGES = "127.0.0.0/16\n"  # the "CDN": every test client inside 127.0.x.y is an edge
@@ -45,6 +45,23 @@ class TrueClientIp(unittest.TestCase):
         for tcip, servers in served.items():
             self.assertEqual(len(servers), 1, f"{tcip} reached {servers}")
         self.assertGreater(len({next(iter(s)) for s in served.values()}), 1)
+
+    def test_returning_clients_cost_haproxy_one_round_trip(self):
+        # persist-res is conditional (spoe-sticky.conf): with no redispatch there is nothing to learn,
+        # so HAProxy sends only persist-req. Counters reach /metrics about once a second.
+        clients = [f"198.19.7.{i}" for i in range(1, 11)]
+        h = Http(self.port, source="127.0.0.1")
+        pinned = {c: h.get("/", {"True-Client-IP": c})[1]["x-server"] for c in clients}
+        counts = lambda: (self.metric("sticky_request_messages_total"),  # noqa: E731
+                          self.metric("sticky_response_messages_total"))
+        requests0, responses0 = settled(counts, what="message counters")
+        for _ in range(10):
+            for c in clients:
+                self.assertEqual(h.get("/", {"True-Client-IP": c})[1]["x-server"], pinned[c])
+        h.close()
+        requests1, responses1 = settled(counts, what="message counters")
+        self.assertGreaterEqual(requests1, requests0 + 100)
+        self.assertEqual(responses1, responses0)
 
     def test_new_clients_spread_by_weight(self):
         # s3 has weight 200, s1 and s2 100 each: expect 50% / 25% / 25%.

@@ -4,7 +4,7 @@ import base64
 import re
 import unittest
 
-from harness import Stack, get
+from harness import Stack, free_port, get, settled
 from persist_stack import start_persist, wait_reason
 
 SERVERS = ("s1", "s2", "s3")
@@ -19,7 +19,9 @@ class InsertCookie(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.stack = Stack()
-        cls.agent, cls.port, cls.env = start_persist(cls.stack, "cookie")
+        cls.metrics_port = free_port()
+        cls.agent, cls.port, cls.env = start_persist(cls.stack, "cookie",
+                                                     agent_args=("--metrics", f"127.0.0.1:{cls.metrics_port}"))
         wait_reason(cls.port)
 
     @classmethod
@@ -43,6 +45,29 @@ class InsertCookie(unittest.TestCase):
             self.assertEqual(h2["x-sticky-reason"], "cookie")
             # A fresh, valid cookie is not re-issued on every response.
             self.assertNotIn("set-cookie", h2)
+
+    def metric(self, name):
+        body = get(self.metrics_port, "/metrics")[2].decode()
+        for line in body.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        raise AssertionError(f"{name} not exported")
+
+    def test_persist_res_goes_out_only_when_a_cookie_must_be_issued(self):
+        # spoe-sticky.conf sends persist-res only with work to do. A first visit needs a cookie;
+        # 20 visits with that valid cookie need nothing (the response SPOE round trip is skipped).
+        counts = lambda: (self.metric("sticky_request_messages_total"),  # noqa: E731
+                          self.metric("sticky_response_messages_total"))
+        requests0, responses0 = settled(counts, what="message counters")
+        server, ck, _ = self.first_visit("/count")
+        requests1, responses1 = settled(counts, what="message counters")
+        self.assertEqual((requests1, responses1), (requests0 + 1, responses0 + 1))
+        for i in range(20):
+            _, h, _ = get(self.port, f"/count/{i}", {"Cookie": f"STKY={ck}"})
+            self.assertEqual(h["x-server"], server)
+        requests2, responses2 = settled(counts, what="message counters")
+        self.assertEqual(requests2, requests1 + 20)
+        self.assertEqual(responses2, responses1)
 
     def test_client_keeps_its_server_when_its_ip_changes(self):
         # Clients start in 12 different /24s (so placement spreads them), then come back from
