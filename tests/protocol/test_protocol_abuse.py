@@ -33,12 +33,17 @@ def free_port():
 class Agent:
     """One sticky-agent process on a free loopback port."""
 
-    def __init__(self):
+    def __init__(self, config_text=None):
         self.port = free_port()
         self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(
-            [AGENT_BIN, "--listen", "127.0.0.1:%d" % self.port, "--threads", "2", "--log-level", "warn"],
-            stdout=self.log, stderr=subprocess.STDOUT)
+        args = [AGENT_BIN, "--listen", "127.0.0.1:%d" % self.port, "--threads", "2", "--log-level", "warn"]
+        self.config = None
+        if config_text is not None:
+            self.config = tempfile.NamedTemporaryFile("w", suffix=".yaml")
+            self.config.write(config_text)
+            self.config.flush()
+            args += ["--config", self.config.name]
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -70,6 +75,8 @@ class Agent:
     def close(self):
         self.stop()
         self.log.close()
+        if self.config:
+            self.config.close()
 
 
 class Conn:
@@ -376,6 +383,26 @@ class LifecycleTest(Checks):
             started = time.monotonic()
             self.assertEqual(agent.stop(), 0, "agent output:\n" + agent.output())
             self.assertLess(time.monotonic() - started, 5.0)
+        finally:
+            agent.close()
+
+    def test_connections_over_max_connections_are_closed_at_once_and_room_comes_back(self):
+        # The agent counts its connections across workers; the probe the Agent() start-up makes
+        # is closed by then, so exactly max_connections (3) handshakes succeed.
+        agent = Agent("agent:\n  max_connections: 3\n")
+        type(self).agent = agent
+        try:
+            time.sleep(0.2)  # let the start-up probe's close be seen
+            held = []
+            for _ in range(3):
+                c = self.connect()
+                c.handshake()
+                held.append(c)
+            extra = self.connect()
+            self.assertTrue(extra.closed_by_peer(), "a 4th connection was kept open")
+            held[0].close()
+            time.sleep(0.2)  # the agent notices the close on its next loop turn
+            self.assert_serves()
         finally:
             agent.close()
 

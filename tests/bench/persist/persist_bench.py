@@ -24,7 +24,7 @@ SPOP_LOAD = os.path.join(os.path.dirname(AGENT_BIN), "..", "..", "tests", "bench
 SPOE = """
 [sticky]
 spoe-agent sticky-agent
-    messages persist-req
+    messages persist-req{res_msg}
     option var-prefix stk
     option set-on-error err
     option continue-on-error
@@ -37,6 +37,16 @@ spoe-agent sticky-agent
 spoe-message persist-req
     args be=be_name src=src tcip=req.hdr(True-Client-IP,1)
     event on-backend-http-request
+"""
+
+# The response message as haproxy-conf/akamai ships it (only on a redispatch), or on every response.
+RESPONSE = {
+    "when-needed": "event on-http-response if { var(txn.stk.key) -m found } !{ srv_name,strcmp(txn.stk.srv) eq 0 }",
+    "always": "event on-http-response",
+}
+RESPONSE_MSG = """spoe-message persist-res
+    args be=be_name srv=srv_name pick=var(txn.stk.srv) key=var(txn.stk.key)
+    {event}
 """
 
 CFG = """
@@ -101,6 +111,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--prefill", type=int, default=1_000_000)
+    ap.add_argument("--response-message", choices=["when-needed", "always", "off"], default="when-needed",
+                    help="persist-res as shipped (only on redispatch), on every response, or not declared")
     ap.add_argument("--unix", action="store_true", help="agent on a unix socket instead of TCP loopback")
     ap.add_argument("--agent-maxconn", type=int, default=0,
                     help="maxconn on HAProxy's agent server line (0: none): fewer connections, more pipelining")
@@ -108,7 +120,11 @@ def main():
     with Stack(prefix="sticky-pbench-") as st:
         ports = dict(p_native=free_port(), p_agent=free_port(), p_srv=free_port(), p_spoa=free_port(),
                      p_metrics=free_port())
-        spoe = st.write("spoe.conf", SPOE)
+        res_msg = "" if args.response_message == "off" else " persist-res"
+        spoe_text = SPOE.format(res_msg=res_msg)
+        if res_msg:
+            spoe_text += RESPONSE_MSG.format(event=RESPONSE[args.response_message])
+        spoe = st.write("spoe.conf", spoe_text)
         agent_cfg = st.write("agent.yaml", AGENT.format())
         agent_args = ["--threads", "1", "--config", agent_cfg, "--metrics", f"127.0.0.1:{ports['p_metrics']}"]
         if args.unix:
@@ -154,7 +170,7 @@ def main():
     med = statistics.median
     ra, rn = med([x[0] for x in res["agent"]]), med([x[0] for x in res["native"]])
     print(f"True-Client-IP persistence, {args.connections} connections, {args.rounds} alternating rounds of "
-          f"{args.seconds}s, clients drawn from {max(args.prefill, 1000)} (HAProxy 1 thread, agent 1 thread on "
+          f"{args.seconds}s, clients drawn from {max(args.prefill, 1000)} (persist-res {args.response_message}; HAProxy 1 thread, agent 1 thread on "
           f"{'a unix socket' if args.unix else 'TCP loopback'}"
           f"{f', agent server maxconn {args.agent_maxconn}' if args.agent_maxconn else ''})")
     for name, r in (("native stick table", rn), ("sticky-agent", ra)):
