@@ -24,6 +24,40 @@ bool truthy_arg(const spop::Message& msg, std::string_view name) {
   return false;
 }
 
+// The persist-req arguments, found in one pass over the message (names are HAProxy config, so
+// any order; an unknown name is ignored, a repeated one keeps its first value).
+struct RequestArgs {
+  const spop::Arg* be = nullptr;
+  const spop::Arg* src = nullptr;
+  std::string_view tcip, xff, ck, app;
+
+  explicit RequestArgs(const spop::Message& msg) {
+    bool seen_tcip = false, seen_xff = false, seen_ck = false, seen_app = false;
+    auto text = [](const spop::Arg& a, std::string_view& into, bool& seen) {
+      if (seen) return;
+      seen = true;
+      if (a.value.is_text()) into = a.value.bytes;
+    };
+    for (const spop::Arg& a : msg.args) {
+      const std::string_view n = a.name;
+      if (n == "be") {
+        if (!be) be = &a;
+      } else if (n == "src") {
+        if (!src) src = &a;
+      } else if (n == "tcip") {
+        text(a, tcip, seen_tcip);
+      } else if (n == "xff") {
+        text(a, xff, seen_xff);
+      } else if (n == "ck") {
+        text(a, ck, seen_ck);
+      } else if (n == "app") {
+        text(a, app, seen_app);
+      }
+    }
+  }
+  std::string_view backend() const { return be && be->value.is_text() ? be->value.bytes : std::string_view{}; }
+};
+
 }  // namespace
 
 void share_write(PersistWorkerState& state, const PinWrite& w) {
@@ -49,7 +83,8 @@ struct PersistRequestHandler::Pending {
 
 void PersistRequestHandler::on_message(const spop::Message& msg, model::Reply& reply) {
   ++state_.handler.requests;
-  const int be = state_.runtime().find(text_arg(msg, "be"));
+  const RequestArgs args(msg);
+  const int be = state_.runtime().find(args.backend());
   if (be < 0) {
     ++state_.handler.unknown_backend;  // not a backend the agent manages: HAProxy balances
     return;
@@ -60,13 +95,12 @@ void PersistRequestHandler::on_message(const spop::Message& msg, model::Reply& r
     return;
   }
   policy::ClientFacts facts;
-  if (const spop::Arg* src = msg.find("src");
-      src && (src->value.type == spop::DataType::Ipv4 || src->value.type == spop::DataType::Ipv6))
-    facts.source = as_bytes(src->value.bytes);
-  facts.true_client_ip = text_arg(msg, "tcip");
-  facts.forwarded_for = text_arg(msg, "xff");
-  facts.agent_cookie = text_arg(msg, "ck");
-  facts.app_cookie = text_arg(msg, "app");
+  if (args.src && (args.src->value.type == spop::DataType::Ipv4 || args.src->value.type == spop::DataType::Ipv6))
+    facts.source = as_bytes(args.src->value.bytes);
+  facts.true_client_ip = args.tcip;
+  facts.forwarded_for = args.xff;
+  facts.agent_cookie = args.ck;
+  facts.app_cookie = args.app;
 
   // With Redis reachable, a client unknown here may be known to another agent: ask first.
   const policy::OnMiss on_miss =

@@ -18,6 +18,31 @@ inline Bytes as_bytes(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
+// Copies n bytes. Most SPOP writes are names and values of 2 to 16 bytes: two overlapping
+// fixed-size moves do those without the call and size dispatch of memcpy (profiled: 12 memcpy
+// calls per ACK were 6% of the agent's instructions).
+inline void copy_bytes(std::uint8_t* d, const std::uint8_t* s, std::size_t n) {
+  if (n >= 8 && n <= 16) {
+    std::uint64_t a, b;
+    std::memcpy(&a, s, 8);
+    std::memcpy(&b, s + n - 8, 8);
+    std::memcpy(d, &a, 8);
+    std::memcpy(d + n - 8, &b, 8);
+  } else if (n >= 4 && n < 8) {
+    std::uint32_t a, b;
+    std::memcpy(&a, s, 4);
+    std::memcpy(&b, s + n - 4, 4);
+    std::memcpy(d, &a, 4);
+    std::memcpy(d + n - 4, &b, 4);
+  } else if (n > 16) {
+    std::memcpy(d, s, n);
+  } else if (n > 0) {  // 1 to 3 bytes
+    d[0] = s[0];
+    d[n / 2] = s[n / 2];
+    d[n - 1] = s[n - 1];
+  }
+}
+
 // Appends into a fixed span. Overflow is sticky: once a write does not fit, ok() stays false
 // and nothing more is written, so callers check once at the end instead of after every put.
 class ByteWriter {
@@ -37,7 +62,7 @@ class ByteWriter {
   }
   void put_bytes(const void* p, std::size_t n) {
     if (!reserve(n)) return;
-    if (n) std::memcpy(out_.data() + pos_, p, n);
+    copy_bytes(out_.data() + pos_, static_cast<const std::uint8_t*>(p), n);
     pos_ += n;
   }
   void put_bytes(std::string_view s) { put_bytes(s.data(), s.size()); }

@@ -89,6 +89,7 @@ class Connection {
 
   ev_io io_{};
   ev_timer timer_{};
+  ev_tstamp timer_at_ = 0;       // when timer_ is due while active (see arm_timer)
   ev_tstamp last_progress_ = 0;  // last time a complete frame arrived
   ev_tstamp accepted_at_ = 0;
 };

@@ -9,6 +9,7 @@
 #include <span>
 #include <string_view>
 
+#include "base/bytes.h"
 #include "spop/ack.h"
 
 namespace sticky::model {
@@ -29,7 +30,8 @@ class ActionList {
     if (!value.bytes.empty()) {
       if (value.bytes.size() > kArenaBytes - used_) return drop();
       char* dst = arena_.data() + used_;
-      std::memcpy(dst, value.bytes.data(), value.bytes.size());
+      sticky::copy_bytes(reinterpret_cast<std::uint8_t*>(dst), reinterpret_cast<const std::uint8_t*>(value.bytes.data()),
+                 value.bytes.size());
       used_ += value.bytes.size();
       value.bytes = std::string_view(dst, value.bytes.size());
     }

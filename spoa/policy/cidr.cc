@@ -44,30 +44,43 @@ std::uint64_t load_be64(const std::uint8_t* p) {
 // zeros (so "010.1.1.1" is refused rather than read as octal), nothing else. It runs on every
 // True-Client-IP header, so it avoids the copy and the libc call.
 static bool parse_dotted_quad(std::string_view t, std::uint8_t out[4]) {
-  std::size_t i = 0;
+  if (t.size() < 7 || t.size() > 15) return false;
+  const char* p = t.data();
+  const char* const end = p + t.size();
+  auto digit = [&](unsigned& d) {
+    if (p == end) return false;
+    d = static_cast<unsigned>(static_cast<unsigned char>(*p) - '0');
+    if (d > 9) return false;
+    ++p;
+    return true;
+  };
   for (int part = 0; part < 4; ++part) {
     if (part > 0) {
-      if (i >= t.size() || t[i] != '.') return false;
-      ++i;
+      if (p == end || *p != '.') return false;
+      ++p;
     }
-    const std::size_t start = i;
-    unsigned v = 0;
-    while (i < t.size() && t[i] >= '0' && t[i] <= '9' && i - start < 3) v = v * 10 + static_cast<unsigned>(t[i++] - '0');
-    const std::size_t len = i - start;
-    if (len == 0 || v > 255 || (len > 1 && t[start] == '0')) return false;
+    unsigned v, d;
+    if (!digit(v)) return false;
+    if (digit(d)) {
+      if (v == 0) return false;  // leading zero
+      v = v * 10 + d;
+      if (digit(d)) {
+        v = v * 10 + d;
+        if (v > 255) return false;
+      }
+    }
     out[part] = static_cast<std::uint8_t>(v);
   }
-  return i == t.size();
+  return p == end;
 }
 
 bool parse_ip(std::string_view text, IpAddress& out) {
-  if (text.empty()) return false;
-  if (text.find(':') == std::string_view::npos) {
-    std::uint8_t b4[4];
-    if (!parse_dotted_quad(text, b4)) return false;
+  std::uint8_t b4[4];
+  if (parse_dotted_quad(text, b4)) {  // the common case first: no scan for ':'
     set_v4(out, b4);
     return true;
   }
+  if (text.find(':') == std::string_view::npos) return false;
   // inet_pton wants a NUL-terminated string; the longest valid form is 45 characters.
   char buf[64];
   if (text.size() >= sizeof(buf)) return false;

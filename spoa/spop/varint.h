@@ -38,8 +38,13 @@ constexpr std::size_t varint_size(std::uint64_t v) {
 }
 
 inline void put_varint(ByteWriter& w, std::uint64_t v) {
+  if (v < 240) {  // lengths, ids and small values: nearly every varint on the wire
+    w.put_u8(static_cast<std::uint8_t>(v));
+    return;
+  }
   std::uint8_t tmp[kMaxVarintBytes];
-  w.put_bytes(tmp, encode_varint(v, tmp));
+  const std::size_t n = encode_varint(v, tmp);
+  for (std::size_t i = 0; i < n; ++i) w.put_u8(tmp[i]);
 }
 
 enum class VarintStatus : std::uint8_t { Ok, Truncated, Overlong };
