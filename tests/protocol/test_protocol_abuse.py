@@ -18,6 +18,7 @@ import spop_wire as w  # noqa: E402
 
 AGENT_BIN = os.environ.get("STICKY_AGENT_BIN", "/work/main/build/spoa/agent/sticky-agent")
 HELLO_TIMEOUT = 5.0  # the agent's default; see WorkerOptions::hello_timeout
+FRAME_TIMEOUT = 10.0  # WorkerOptions::frame_timeout: a started frame may stay incomplete this long
 IO_TIMEOUT = 3.0
 
 # Status codes of AGENT-DISCONNECT (spop-brief section 3).
@@ -342,6 +343,23 @@ class ProtocolTest(Checks):
         self.assertEqual(f.type, w.AGENT_HELLO)
         c.send(w.notify(1, 2, w.message("echo", ("a", w.string("slow")))))
         self.assert_echo_ack(c.read_frame(), 1, 2, b"slow")
+
+    def test_frame_left_incomplete_after_traffic_is_closed_after_the_frame_timeout(self):
+        # The connection timer is re-armed lazily (only when a deadline moves earlier): after
+        # answered traffic it points at the far idle deadline, and a half-sent frame must still
+        # bring the much earlier frame deadline into force.
+        c = self.connect()
+        c.handshake()
+        for i in range(1, 21):
+            c.send(w.notify(i, 1, w.message("echo", ("a", w.string("x")))))
+            self.assert_echo_ack(c.read_frame(), i, 1, b"x")
+        frame = w.notify(99, 1, w.message("echo", ("a", w.string("never finished"))))
+        c.send(frame[:7])
+        started = time.monotonic()
+        self.assert_disconnect(c, TIMEOUT, timeout=FRAME_TIMEOUT + 3)
+        elapsed = time.monotonic() - started
+        self.assertGreater(elapsed, FRAME_TIMEOUT - 0.5)
+        self.assertLess(elapsed, FRAME_TIMEOUT + 3)
 
     def test_silent_connection_is_closed_after_the_hello_timeout(self):
         c = self.connect()
