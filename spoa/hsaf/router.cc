@@ -59,88 +59,114 @@ RouterBuild Router::build(const HsafConfig& cfg, const HsafBackends& backends) {
   if (parent) attach(r->other_, r->cfg_.other_region, backends.other_region, false, true);
   if (has_overflow) attach(r->overflow_, r->cfg_.overflow, backends.overflow, true, parent);
   if (!out.errors.empty()) return out;
+  r->make_slots_and_plans();
   out.router = std::move(r);
   return out;
 }
 
-bool Router::resolve(const RegionTables& r, bool second_set, std::uint32_t serial, Hop& hop) const {
-  if (r.cfg == nullptr) return false;
-  const AssignmentTable& t = second_set ? r.table2 : r.table1;
-  if (t.empty()) return false;
-  const std::int32_t idx = t.peer_of(serial);
-  hop.region = r.cfg->name;
-  hop.backend = r.cfg->backend;
-  hop.peer = r.set->servers[static_cast<std::size_t>(idx)].name;
-  hop.peer_index = idx;
-  hop.serial = serial;
-  hop.via_overflow = false;
-  return true;
+void Router::make_slots_and_plans() {
+  const bool parent = cfg_.tier == Tier::Parent;
+  const int slot_count = parent ? 2 : 1;
+  // Slot 0 is the region of serial set 1, slot 1 the region of set 2; each falls back to overflow.
+  for (int i = 0; i < slot_count; ++i) {
+    const bool second = i == 1;
+    auto usable = [second](const RegionTables& r) -> const AssignmentTable* {
+      if (r.cfg == nullptr) return nullptr;
+      const AssignmentTable& t = second ? r.table2 : r.table1;
+      return t.empty() ? nullptr : &t;
+    };
+    const RegionTables* source = second ? &other_ : &region_;
+    const AssignmentTable* table = usable(*source);
+    Slot& slot = slots_[i];
+    if (table == nullptr) {
+      source = &overflow_;
+      table = usable(overflow_);
+      slot.via_overflow = table != nullptr;
+    }
+    if (table == nullptr) continue;
+    slot.usable = true;
+    const SerialRange& range = second ? cfg_.serials2 : cfg_.serials;
+    slot.serial_min = range.min;
+    for (std::uint32_t s = range.min; s <= range.max; ++s) slot.peer_by_offset.push_back(table->peer_of(s));
+    for (const policy::Server& s : source->set->servers) slot.peer_names.emplace_back(s.name);
+    slot.region = source->cfg->name;
+    slot.backend = source->cfg->backend;
+  }
+
+  for (int bit = 0; bit < 2; ++bit) {
+    Plan& plan = plans_[bit];
+    Route& r = plan.route;
+    r.has_serial2 = parent;
+    r.other_region_first = parent && bit == 1;
+    const int first = r.other_region_first ? 1 : 0;
+    int overflow_bits = 0;
+    for (int k = 0; k < slot_count; ++k) {
+      const int i = k == 0 ? first : 1 - first;
+      const Slot& slot = slots_[i];
+      if (!slot.usable) {
+        ++plan.counts.hop_dropped;
+        continue;
+      }
+      // Both regions replaced by the same overflow region: one visit there is enough.
+      if (r.hop_count == 1 && slot.via_overflow && r.hops[0].via_overflow) {
+        ++plan.counts.hop_dropped;
+        overflow_bits |= 2;
+        continue;
+      }
+      if (slot.via_overflow) overflow_bits |= (k == 0 ? 1 : 2);
+      Hop& hop = r.hops[r.hop_count];
+      hop.region = slot.region;
+      hop.backend = slot.backend;
+      hop.via_overflow = slot.via_overflow;
+      plan.slot[r.hop_count++] = static_cast<std::uint8_t>(i);
+    }
+    r.overflow = static_cast<Overflow>(overflow_bits);
+    r.status = r.hop_count == 0 ? RouteStatus::NoPeer : RouteStatus::Ok;
+    plan.counts.overflow_first_hop = (overflow_bits & 1) != 0;
+    plan.counts.overflow_second_hop = (overflow_bits & 2) != 0;
+    plan.counts.first_hop_other_region = r.other_region_first;
+    plan.counts.no_peer = r.hop_count == 0;
+    plan.counts.routed = r.hop_count != 0;
+    plan.rare_counts = overflow_bits != 0 || plan.counts.hop_dropped != 0;
+  }
 }
 
-void Router::finish(Route& r, std::uint64_t coin, HsafCounters& c) const {
-  const bool parent = cfg_.tier == Tier::Parent;
-  r.other_region_first = parent && (coin >> 63) != 0;
+[[gnu::always_inline]] inline void Router::fill_hop(Hop& hop, const Slot& slot, std::uint32_t offset) {
+  const std::int32_t idx = slot.peer_by_offset[offset];  // a usable slot's table maps every serial
+  hop.peer = slot.peer_names[static_cast<std::size_t>(idx)];
+  hop.peer_index = idx;
+  hop.serial = slot.serial_min + offset;
+}
 
-  // Slot 0 is the region of serial set 1, slot 1 the region of set 2; each falls back to overflow.
-  Hop slot[2];
-  bool have[2] = {false, false};
-  bool overflowed[2] = {false, false};
-  const int slots = parent ? 2 : 1;
-  for (int i = 0; i < slots; ++i) {
-    const bool second = i == 1;
-    const std::uint32_t serial = second ? r.serial2 : r.serial1;
-    have[i] = resolve(second ? other_ : region_, second, serial, slot[i]);
-    if (!have[i]) {
-      have[i] = resolve(overflow_, second, serial, slot[i]);
-      overflowed[i] = have[i];
-      slot[i].via_overflow = have[i];
-    }
+[[gnu::always_inline]] inline Route Router::route_from_hashes(std::uint64_t h1, std::uint64_t h2, std::uint64_t coin,
+                                                             HsafCounters& c) const {
+  const Plan& plan = plans_[coin >> 63];
+  Route r = plan.route;
+  std::uint32_t offsets[2] = {div1_.mod(h1), 0};
+  r.serial1 = cfg_.serials.min + offsets[0];
+  r.bucket = offsets[0];
+  if (cfg_.tier == Tier::Parent) {
+    offsets[1] = div2_.mod(h2);
+    r.serial2 = cfg_.serials2.min + offsets[1];
+    r.bucket = offsets[0] * div2_.divisor() + offsets[1];
   }
+  if (r.hop_count > 0) fill_hop(r.hops[0], slots_[plan.slot[0]], offsets[plan.slot[0]]);
+  if (r.hop_count > 1) fill_hop(r.hops[1], slots_[plan.slot[1]], offsets[plan.slot[1]]);
 
-  const int first = r.other_region_first ? 1 : 0;
-  int overflow_bits = 0;
-  for (int k = 0; k < slots; ++k) {
-    const int i = k == 0 ? first : 1 - first;
-    if (!have[i]) {
-      ++c.hop_dropped;
-      continue;
-    }
-    // Both regions replaced by the same overflow region: one visit there is enough.
-    if (r.hop_count == 1 && overflowed[i] && r.hops[0].via_overflow) {
-      ++c.hop_dropped;
-      overflow_bits |= 2;
-      continue;
-    }
-    if (overflowed[i]) overflow_bits |= (k == 0 ? 1 : 2);
-    r.hops[r.hop_count++] = slot[i];
+  const HsafCounters& d = plan.counts;
+  c.routed += d.routed;
+  c.no_peer += d.no_peer;
+  c.first_hop_other_region += d.first_hop_other_region;
+  if (plan.rare_counts) {
+    c.overflow_first_hop += d.overflow_first_hop;
+    c.overflow_second_hop += d.overflow_second_hop;
+    c.hop_dropped += d.hop_dropped;
   }
-  r.overflow = static_cast<Overflow>(overflow_bits);
-  if (overflow_bits & 1) ++c.overflow_first_hop;
-  if (overflow_bits & 2) ++c.overflow_second_hop;
-  if (r.other_region_first) ++c.first_hop_other_region;
-
-  if (r.hop_count == 0) {
-    r.status = RouteStatus::NoPeer;
-    ++c.no_peer;
-  } else {
-    r.status = RouteStatus::Ok;
-    ++c.routed;
-  }
+  return r;
 }
 
 Route Router::route_hashes(std::uint64_t h1, std::uint64_t h2, std::uint64_t coin, HsafCounters& c) const {
-  Route r;
-  const std::uint32_t off1 = div1_.mod(h1);
-  r.serial1 = cfg_.serials.min + off1;
-  r.bucket = off1;
-  if (cfg_.tier == Tier::Parent) {
-    const std::uint32_t off2 = div2_.mod(h2);
-    r.serial2 = cfg_.serials2.min + off2;
-    r.has_serial2 = true;
-    r.bucket = off1 * div2_.divisor() + off2;
-  }
-  finish(r, coin, c);
-  return r;
+  return route_from_hashes(h1, h2, coin, c);
 }
 
 Route Router::route_url(std::string_view host, std::string_view target, std::uint64_t coin,
@@ -152,11 +178,11 @@ Route Router::route_url(std::string_view host, std::string_view target, std::uin
   if (cfg_.tier == Tier::Edge) {
     StableHasher h(kSerialSeed1);
     normalizer_.feed(host, target, h);
-    return route_hashes(h.finish(), 0, coin, c);
+    return route_from_hashes(h.finish(), 0, coin, c);
   }
   DualHasher h(kSerialSeed1, kSerialSeed2);
   normalizer_.feed(host, target, h);
-  return route_hashes(h.finish_first(), h.finish_second(), coin, c);
+  return route_from_hashes(h.finish_first(), h.finish_second(), coin, c);
 }
 
 Route Router::route_custom(std::string_view value, std::uint64_t coin, HsafCounters& c) const {
@@ -164,9 +190,11 @@ Route Router::route_custom(std::string_view value, std::uint64_t coin, HsafCount
     ++c.bad_input;
     return Route{};
   }
-  const std::uint64_t h1 = stable_hash64(value, kSerialSeed1);
-  const std::uint64_t h2 = cfg_.tier == Tier::Parent ? stable_hash64(value, kSerialSeed2) : 0;
-  return route_hashes(h1, h2, coin, c);
+  if (cfg_.tier == Tier::Edge) return route_from_hashes(stable_hash64(value, kSerialSeed1), 0, coin, c);
+  // One pass for both seeds: each word is mixed once and folded into the two states.
+  DualHasher h(kSerialSeed1, kSerialSeed2);
+  h.update(value);
+  return route_from_hashes(h.finish_first(), h.finish_second(), coin, c);
 }
 
 CharBufferSink Router::normalized(std::string_view host, std::string_view target, std::span<char> out) const {

@@ -78,6 +78,9 @@ struct RouterBuild {
 class Router {
  public:
   static RouterBuild build(const HsafConfig& cfg, const HsafBackends& backends);
+  // Its prebuilt hops hold views into its own config strings, so a copy would point into the original.
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
 
   // Serial input from the Host header and the request target (path?query or absolute-form).
   Route route_url(std::string_view host, std::string_view target, std::uint64_t coin, HsafCounters& c) const;
@@ -109,8 +112,30 @@ class Router {
     AssignmentTable table1;
     AssignmentTable table2;
   };
-  bool resolve(const RegionTables& r, bool second_set, std::uint32_t serial, Hop& hop) const;
-  void finish(Route& r, std::uint64_t coin, HsafCounters& c) const;
+  // Where the hops of one serial set come from: its region, or the overflow region standing in when the
+  // region has no usable peer (decided at build, since it depends only on the tables).
+  struct Slot {
+    bool usable = false;                          // false: neither the region nor the overflow has a peer
+    std::uint32_t serial_min = 0;
+    std::vector<std::int32_t> peer_by_offset;     // the table's peer_of(serial_min + offset)
+    std::vector<std::string_view> peer_names;     // by peer index, so a hop is filled without touching Server
+    std::string_view region;
+    std::string_view backend;
+    bool via_overflow = false;
+  };
+  // Everything about a route that does not depend on the serials, for one value of the coin's top bit.
+  // `route` is the finished result minus serials, bucket and per-hop peer/serial: routing copies it
+  // and patches those in, instead of default-constructing a Route and setting every field.
+  struct Plan {
+    Route route;
+    std::uint8_t slot[2] = {0, 0};  // the slot (serial set) of each hop
+    HsafCounters counts;            // added to the caller's counters per route
+    bool rare_counts = false;       // counts has overflow or dropped-hop increments
+  };
+  static void fill_hop(Hop& hop, const Slot& slot, std::uint32_t offset);
+  // The body of route_hashes, inlined into each entry point so the hashes stay in registers.
+  Route route_from_hashes(std::uint64_t h1, std::uint64_t h2, std::uint64_t coin, HsafCounters& c) const;
+  void make_slots_and_plans();
 
   HsafConfig cfg_;
   UrlNormalizer normalizer_;
@@ -119,6 +144,8 @@ class Router {
   RegionTables overflow_;
   SerialDivisor div1_;
   SerialDivisor div2_;
+  Slot slots_[2];  // [0]: serial set 1 (region), [1]: serial set 2 (other_region, parent tier only)
+  Plan plans_[2];  // by the coin's top bit; both equal at the edge tier
 };
 
 }  // namespace sticky::hsaf

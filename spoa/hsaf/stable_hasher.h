@@ -35,10 +35,12 @@ class MultiStableHasher {
     for (std::size_t i = 0; i < N; ++i) state_[i] = stable_hash_init(seeds[i]);
   }
 
-  constexpr void update(std::string_view bytes) { absorb<false>(bytes); }
+  // The feeding functions are forced inline (GCC would not inline absorb, used three times per URL):
+  // in the caller the states and pending bytes stay in registers instead of memory between pieces.
+  [[gnu::always_inline]] constexpr void update(std::string_view bytes) { absorb<false>(bytes); }
   // Same as update() on the ASCII-lowercased bytes; non-ASCII bytes pass through unchanged.
-  constexpr void update_lower(std::string_view bytes) { absorb<true>(bytes); }
-  constexpr void update_byte(char c) {
+  [[gnu::always_inline]] constexpr void update_lower(std::string_view bytes) { absorb<true>(bytes); }
+  [[gnu::always_inline]] constexpr void update_byte(char c) {
     pending_ |= std::uint64_t{static_cast<unsigned char>(c)} << (8 * pending_len_);
     ++length_;
     if (++pending_len_ == 8) take_pending();
@@ -57,7 +59,7 @@ class MultiStableHasher {
   // the first word completes the pending bytes (or is a whole word when none wait), and the last
   // r < 8 bytes are the top of the word that ends the piece.
   template <bool kLower>
-  constexpr void absorb(std::string_view bytes) {
+  [[gnu::always_inline]] constexpr void absorb(std::string_view bytes) {
     const char* p = bytes.data();
     const std::size_t n = bytes.size();
     length_ += n;
@@ -73,7 +75,7 @@ class MultiStableHasher {
   }
 
   template <bool kLower>
-  constexpr void absorb_short(const char* p, std::size_t n) {
+  [[gnu::always_inline]] constexpr void absorb_short(const char* p, std::size_t n) {
     if (n == 0) return;
     const std::uint64_t w = word<kLower>(load_le_partial(p, n));
     const std::size_t total = pending_len_ + n;
@@ -107,9 +109,9 @@ class MultiStableHasher {
 class StableHasher {
  public:
   explicit constexpr StableHasher(std::uint64_t seed) : h_({seed}) {}
-  constexpr void update(std::string_view bytes) { h_.update(bytes); }
-  constexpr void update_lower(std::string_view bytes) { h_.update_lower(bytes); }
-  constexpr void update_byte(char c) { h_.update_byte(c); }
+  [[gnu::always_inline]] constexpr void update(std::string_view bytes) { h_.update(bytes); }
+  [[gnu::always_inline]] constexpr void update_lower(std::string_view bytes) { h_.update_lower(bytes); }
+  [[gnu::always_inline]] constexpr void update_byte(char c) { h_.update_byte(c); }
   constexpr std::uint64_t finish() const { return h_.finish(0); }
 
  private:
@@ -120,9 +122,9 @@ class StableHasher {
 class DualHasher {
  public:
   constexpr DualHasher(std::uint64_t seed1, std::uint64_t seed2) : h_({seed1, seed2}) {}
-  constexpr void update(std::string_view bytes) { h_.update(bytes); }
-  constexpr void update_lower(std::string_view bytes) { h_.update_lower(bytes); }
-  constexpr void update_byte(char c) { h_.update_byte(c); }
+  [[gnu::always_inline]] constexpr void update(std::string_view bytes) { h_.update(bytes); }
+  [[gnu::always_inline]] constexpr void update_lower(std::string_view bytes) { h_.update_lower(bytes); }
+  [[gnu::always_inline]] constexpr void update_byte(char c) { h_.update_byte(c); }
   constexpr std::uint64_t finish_first() const { return h_.finish(0); }
   constexpr std::uint64_t finish_second() const { return h_.finish(1); }
 

@@ -3,6 +3,10 @@
 #include <ctime>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iterator>
+#include <memory>
 #include <list>
 #include <string>
 #include <unordered_map>
@@ -54,58 +58,138 @@ double max_over_share(const AssignmentTable& t, const ServerSet& s) {
   return worst;
 }
 
-// (1) Serial + peer computations per second, parent tier (two serials, two hops), median of rounds.
-void bench_throughput() {
-  HsafConfig c;
-  c.tier = Tier::Parent;
-  c.region = {"eu-west", "be_west"};
-  c.other_region = {"eu-central", "be_central"};
-  const auto west = std::make_shared<const ServerSet>(make_set("be_west", 16, {1}));
-  const auto central = std::make_shared<const ServerSet>(make_set("be_central", 16, {1}));
-  const auto router = Router::build(c, {west, central, nullptr}).router;
-  HsafConfig e;
-  e.region = c.region;
-  const auto edge = Router::build(e, {west, nullptr, nullptr}).router;
+// The routers and inputs of the throughput modes; URLs are built once so the loops only route.
+struct ThroughputFixture {
+  std::shared_ptr<const Router> edge;
+  std::shared_ptr<const Router> parent;
+  std::vector<std::string> longs, shorts, customs;
+  std::vector<std::uint64_t> hashes;  // pairs (h1, h2)
+  static constexpr const char* kLongHost = "www.example-shop.com";
+  static constexpr const char* kShortHost = "cdn.example.com";
+  static constexpr std::size_t kMask = 4095;
 
-  std::vector<std::string> longs, shorts;
-  for (int i = 0; i < 4096; ++i) {
-    longs.push_back("/assets/v2/catalog/item-" + std::to_string(i * 7919) + "/image.jpg?w=640&sig=ab" +
-                    std::to_string(i));
-    shorts.push_back("/img/" + std::to_string(i * 7919) + ".jpg");
-  }
-  std::printf("(1) routes per second on one core (thread CPU time, median of 7 rounds of 2M)\n"
-              "    long:  'www.example-shop.com' + '%s' (%zu bytes hashed)\n"
-              "    short: 'cdn.example.com' + '%s' (%zu bytes hashed)\n",
-              longs[1].c_str(), 20 + longs[1].size(), shorts[1].c_str(), 15 + shorts[1].size());
-  auto run = [&](const char* label, auto&& one) {
-    constexpr int kPerRound = 2000000;
-    std::vector<double> rates;
-    std::uint64_t sink = 0;
-    for (int round = 0; round < 7; ++round) {
-      const double t0 = thread_cpu_seconds();
-      for (int i = 0; i < kPerRound; ++i) sink += one(i);
-      rates.push_back(kPerRound / (thread_cpu_seconds() - t0));
+  ThroughputFixture() {
+    HsafConfig c;
+    c.tier = Tier::Parent;
+    c.region = {"eu-west", "be_west"};
+    c.other_region = {"eu-central", "be_central"};
+    const auto west = std::make_shared<const ServerSet>(make_set("be_west", 16, {1}));
+    const auto central = std::make_shared<const ServerSet>(make_set("be_central", 16, {1}));
+    parent = Router::build(c, {west, central, nullptr}).router;
+    HsafConfig e;
+    e.region = c.region;
+    edge = Router::build(e, {west, nullptr, nullptr}).router;
+    SplitMix64 rng(42);
+    for (std::size_t i = 0; i <= kMask; ++i) {
+      longs.push_back("/assets/v2/catalog/item-" + std::to_string(i * 7919) + "/image.jpg?w=640&sig=ab" +
+                      std::to_string(i));
+      shorts.push_back("/img/" + std::to_string(i * 7919) + ".jpg");
+      customs.push_back("tenant-" + std::to_string(i % 97) + "/session-" + std::to_string(i * 7919));
+      hashes.push_back(rng.next());
+      hashes.push_back(rng.next());
     }
-    std::sort(rates.begin(), rates.end());
-    std::printf("    %-50s median %6.2f M/s  (min %.2f, max %.2f)  [checksum %llu]\n", label, rates[3] / 1e6,
-                rates[0] / 1e6, rates[6] / 1e6, static_cast<unsigned long long>(sink % 1000));
+  }
+};
+
+// What a caller reads from a route (both hops' peers and the bucket), so no part can be optimised away.
+std::uint64_t consume(const Route& r) {
+  return r.bucket + static_cast<std::uint64_t>(r.hops[0].peer_index) + r.hops[0].peer.size() +
+         (r.hop_count > 1 ? r.hops[1].peer.size() : 0);
+}
+
+struct Mode {
+  const char* key;    // for `hsaf_bench count <key> N`
+  const char* label;
+};
+constexpr Mode kModes[] = {
+    {"edge-long", "edge, long URL: normalise+hash, serial, peer"},
+    {"edge-short", "edge, short URL"},
+    {"parent-long", "parent, long URL: 2 serials, bucket, 2 hops, coin"},
+    {"parent-short", "parent, short URL"},
+    {"custom", "parent, custom value (2 hashes, 2 hops)"},
+    {"hashes", "parent, hashes given (serials + peers only)"},
+};
+
+// Routes n requests of one mode; the coin comes from a SplitMix64 as in the agent.
+std::uint64_t run_mode(const ThroughputFixture& f, std::size_t mode, std::uint64_t n, SplitMix64& rng,
+                       HsafCounters& k) {
+  std::uint64_t sink = 0;
+  auto urls = [&](const Router& r, const std::vector<std::string>& t, const char* host) {
+    for (std::uint64_t i = 0; i < n; ++i) sink += consume(r.route_url(host, t[i & f.kMask], rng.next(), k));
   };
+  switch (mode) {
+    case 0: urls(*f.edge, f.longs, f.kLongHost); break;
+    case 1: urls(*f.edge, f.shorts, f.kShortHost); break;
+    case 2: urls(*f.parent, f.longs, f.kLongHost); break;
+    case 3: urls(*f.parent, f.shorts, f.kShortHost); break;
+    case 4:
+      for (std::uint64_t i = 0; i < n; ++i)
+        sink += consume(f.parent->route_custom(f.customs[i & f.kMask], rng.next(), k));
+      break;
+    case 5:
+      for (std::uint64_t i = 0; i < n; ++i) {
+        const std::size_t j = 2 * (i & f.kMask);
+        sink += consume(f.parent->route_hashes(f.hashes[j], f.hashes[j + 1], rng.next(), k));
+      }
+      break;
+    default: break;
+  }
+  return sink;
+}
+
+// (1) Serial + peer computations per second on one core, median of rounds.
+void bench_throughput(int rounds) {
+  rounds = std::max(rounds, 1);
+  const ThroughputFixture f;
+  std::printf("(1) routes per second on one core (thread CPU time, median of %d rounds of 2M)\n"
+              "    long:  '%s' + '%s' (%zu bytes hashed)\n"
+              "    short: '%s' + '%s' (%zu bytes hashed)\n    custom: '%s' (%zu bytes)\n",
+              rounds, f.kLongHost, f.longs[1].c_str(), std::strlen(f.kLongHost) + f.longs[1].size(), f.kShortHost,
+              f.shorts[1].c_str(), std::strlen(f.kShortHost) + f.shorts[1].size(), f.customs[1].c_str(),
+              f.customs[1].size());
   HsafCounters k;
   SplitMix64 rng(1);
-  auto via = [&](const Router& r, const std::vector<std::string>& t, const char* host) {
-    return [&r, &t, host, &k, &rng](int i) {
-      const Route rt = r.route_url(host, t[static_cast<std::size_t>(i) & 4095], rng.next(), k);
-      return static_cast<std::uint64_t>(rt.hops[0].peer_index) + rt.bucket;
-    };
-  };
-  run("edge, long URL: normalise+hash, serial, peer", via(*edge, longs, "www.example-shop.com"));
-  run("edge, short URL", via(*edge, shorts, "cdn.example.com"));
-  run("parent, long URL: 2 serials, bucket, 2 hops, coin", via(*router, longs, "www.example-shop.com"));
-  run("parent, short URL", via(*router, shorts, "cdn.example.com"));
-  run("parent, hashes given (serials + peers only)", [&](int) {
-    const Route rt = router->route_hashes(rng.next(), rng.next(), rng.next(), k);
-    return static_cast<std::uint64_t>(rt.hops[1].peer_index) + rt.bucket;
-  });
+  // Rounds visit every mode in turn, so a slow phase of the shared machine hits all modes alike.
+  constexpr std::size_t kModeCount = std::size(kModes);
+  constexpr std::uint64_t kPerRound = 2000000;
+  std::vector<double> rates[kModeCount];
+  std::uint64_t sinks[kModeCount] = {};
+  for (int round = 0; round < rounds; ++round) {
+    for (std::size_t m = 0; m < kModeCount; ++m) {
+      const double t0 = thread_cpu_seconds();
+      sinks[m] += run_mode(f, m, kPerRound, rng, k);
+      rates[m].push_back(double(kPerRound) / (thread_cpu_seconds() - t0));
+    }
+  }
+  for (std::size_t m = 0; m < kModeCount; ++m) {
+    std::vector<double>& r = rates[m];
+    std::sort(r.begin(), r.end());
+    std::printf("    %-12s %-50s median %6.2f M/s  (min %.2f, max %.2f)  [checksum %llu]\n", kModes[m].key,
+                kModes[m].label, r[r.size() / 2] / 1e6, r.front() / 1e6, r.back() / 1e6,
+                static_cast<unsigned long long>(sinks[m] % 1000));
+  }
+  std::printf("    instructions per route (exact, unlike these rates): tests/bench/hsaf/instructions.sh "
+              "<hsaf_bench>\n");
+}
+
+// For instruction counts: routes n requests of one mode and nothing else, so under
+// `valgrind --tool=callgrind` (count(n) - count(0)) / n is the instructions per route
+// (tests/bench/hsaf/instructions.sh does this for every mode).
+int count_mode(const std::string& key, std::uint64_t n) {
+  const ThroughputFixture f;
+  for (std::size_t m = 0; m < std::size(kModes); ++m) {
+    if (key != kModes[m].key) continue;
+    HsafCounters k;
+    SplitMix64 rng(1);
+    const std::uint64_t sink = run_mode(f, m, n, rng, k);
+    std::printf("%s %llu routes [checksum %llu]\n", kModes[m].key, static_cast<unsigned long long>(n),
+                static_cast<unsigned long long>(sink % 1000));
+    return 0;
+  }
+  std::fprintf(stderr, "usage: hsaf_bench count <mode> <n> (mode '%s' is unknown); modes:", key.c_str());
+  for (const Mode& m : kModes) std::fprintf(stderr, " %s", m.key);
+  std::fprintf(stderr, "\n");
+  return 2;
 }
 
 // (2) Balance and movement of the serial -> peer table.
@@ -217,10 +301,11 @@ void bench_cache() {
 
 }  // namespace
 
-// Usage: hsaf_bench [throughput|balance|cache] (default: all three).
+// Usage: hsaf_bench [throughput [rounds]|balance|cache] (default: all three), or hsaf_bench count <mode> <n>.
 int main(int argc, char** argv) {
   const std::string only = argc > 1 ? argv[1] : "";
-  if (only.empty() || only == "throughput") bench_throughput();
+  if (only == "count") return argc == 4 ? count_mode(argv[2], std::strtoull(argv[3], nullptr, 10)) : count_mode("", 0);
+  if (only.empty() || only == "throughput") bench_throughput(argc > 2 && only == "throughput" ? std::atoi(argv[2]) : 7);
   if (only.empty() || only == "balance") bench_balance();
   if (only.empty() || only == "cache") bench_cache();
   return 0;
