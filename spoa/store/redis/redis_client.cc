@@ -3,6 +3,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <memory>
@@ -137,25 +138,59 @@ void RedisClient::send_refresh(QueuedWrite w, std::int64_t ttl_ms) {
                        });
 }
 
+namespace {
+// The lost SET NX's write while GET and PTTL (pipelined) fetch the winner.
+struct WinnerFetch {
+  QueuedWrite write;
+  StickyRecord winner;
+  bool have_winner = false;
+  bool settled = false;  // the GET reply already decided (retry, error, malformed)
+};
+}  // namespace
+
 void RedisClient::fetch_winner(QueuedWrite w) {
-  std::string_view key = key_of(w.record);  // before `w` is moved into the callback
-  link_.link().command({"GET", key}, options_.command_timeout_ms,
-                       [this, w = std::move(w)](ReplyOutcome o, const redisReply* r) mutable {
-                         if (o != ReplyOutcome::Reply) return enqueue(std::move(w));
-                         if (r->type == REDIS_REPLY_NIL) return send_write(std::move(w));  // expired meanwhile
-                         if (r->type != REDIS_REPLY_STRING) return handle_write_error(std::move(w), r);
-                         DecodeResult d = decode(as_bytes(std::string_view(r->str, r->len)));
-                         if (d.status != CodecStatus::Ok) {
-                           ++counters_.malformed;
-                           return;
-                         }
-                         // Our own earlier attempt landed (its reply was lost to a timeout or a dropped
-                         // link): not a conflict, but its PUBLISH may never have gone out.
-                         if (d.record.server == w.record.server && d.record.origin == w.record.origin)
-                           return publish(w.record);
-                         ++counters_.conflicts;
-                         if (w.on_conflict) w.on_conflict(d.record);
-                       });
+  std::string_view key = key_of(w.record);  // hiredis copies argv: valid for both commands below
+  auto st = std::make_shared<WinnerFetch>();
+  st->write = std::move(w);
+  link_.link().command({"GET", key}, options_.command_timeout_ms, [this, st](ReplyOutcome o, const redisReply* r) {
+    if (o != ReplyOutcome::Reply) {
+      st->settled = true;
+      return enqueue(std::move(st->write));
+    }
+    if (r->type == REDIS_REPLY_NIL) {  // expired meanwhile: ours can go in now
+      st->settled = true;
+      return send_write(std::move(st->write));
+    }
+    if (r->type != REDIS_REPLY_STRING) {
+      st->settled = true;
+      return handle_write_error(std::move(st->write), r);
+    }
+    DecodeResult d = decode(as_bytes(std::string_view(r->str, r->len)));
+    if (d.status != CodecStatus::Ok) {
+      st->settled = true;
+      ++counters_.malformed;
+      return;
+    }
+    st->winner = std::move(d.record);
+    st->have_winner = true;
+  });
+  link_.link().command({"PTTL", key}, options_.command_timeout_ms, [this, st](ReplyOutcome o, const redisReply* r) {
+    if (st->settled || !st->have_winner) return;
+    if (o == ReplyOutcome::Reply && r->type == REDIS_REPLY_INTEGER) {
+      if (r->integer == -2) return send_write(std::move(st->write));  // expired between GET and PTTL
+      // The value's expires_ms goes stale once refreshes extend the key: Redis's TTL is the truth.
+      // Without it the adopt below would see an "expired" winner and keep our losing pin.
+      if (r->integer >= 0) st->winner.expires_ms = wall_now_ms() + r->integer;
+    } else {
+      st->winner.expires_ms = std::max(st->winner.expires_ms, st->write.record.expires_ms);  // best guess
+    }
+    // Our own earlier attempt landed (its reply was lost to a timeout or a dropped link): not a
+    // conflict, but its PUBLISH may never have gone out.
+    if (st->winner.server == st->write.record.server && st->winner.origin == st->write.record.origin)
+      return publish(st->write.record);
+    ++counters_.conflicts;
+    if (st->write.on_conflict) st->write.on_conflict(st->winner);
+  });
 }
 
 void RedisClient::publish(const StickyRecord& record) {

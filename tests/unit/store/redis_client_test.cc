@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <ev.h>
 
+#include <array>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -59,6 +60,44 @@ TEST_CASE("A pin written by one client is found by another client's lookup", "[r
   std::string key = redis_key_of("t", r);
   CHECK(key == "t:web:5:0a000001");
   CHECK(std::stoll(redis.cmd({"PTTL", key})) > 25000);
+}
+
+TEST_CASE("The conflict winner carries Redis's remaining TTL, not the stale expiry in its value",
+          "[redis_client]") {
+  // A's pin was written long ago and kept alive by TTL refreshes (PEXPIRE), which never rewrite
+  // the value: its encoded expires_ms lies in the past. B losing the SET NX race must still get a
+  // live winner, or adopting it would be refused as expired and B would keep its own pin.
+  REQUIRE_REDIS();
+  RedisProcess redis;
+  REQUIRE(redis.start());
+  Loop l;
+  RedisCounters ca, cb;
+  auto oa = test::options_for(redis.port(), "A");
+  auto ob = test::options_for(redis.port(), "B");
+  RedisClient a(l.loop, oa, ca), b(l.loop, ob, cb);
+  a.start();
+  b.start();
+  REQUIRE(test::run_until(l.loop, [&] { return a.connected() && b.connected(); }, 3000));
+
+  StickyRecord old = test::record(6, "A", "s1");
+  old.created_ms -= 40 * 60 * 1000;  // pinned 40 minutes ago with a 30-minute TTL...
+  old.last_seen_ms = old.created_ms;
+  old.expires_ms = old.created_ms + 30 * 60 * 1000;
+  std::string key;
+  make_redis_key(key, "t", old.backend, old.kind, old.key);
+  std::array<std::uint8_t, kMaxEncodedSize> buf{};
+  const EncodeResult enc = encode(old, buf);
+  REQUIRE(enc.status == CodecStatus::Ok);
+  const std::string value(reinterpret_cast<const char*>(buf.data()), enc.size);
+  REQUIRE(redis.cmd({"SET", key, value, "PX", "1200000"}) == "OK");
+
+  const std::int64_t before = test::wall_ms();
+  std::optional<StickyRecord> winner;
+  b.write_new(test::record(6, "B", "s2"), [&](const StickyRecord& w) { winner = w; });
+  REQUIRE(test::run_until(l.loop, [&] { return winner.has_value(); }, 2000));
+  CHECK(winner->server == "s1");
+  CHECK(winner->expires_ms > before + 19 * 60 * 1000);  // ...and refreshed: 20 minutes left in Redis
+  CHECK(winner->expires_ms <= test::wall_ms() + 20 * 60 * 1000);
 }
 
 TEST_CASE("Lookup of a key nobody wrote reports not found", "[redis_client]") {
