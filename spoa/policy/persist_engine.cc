@@ -1,6 +1,8 @@
 // Persistence decisions (request phase) and learning (response phase).
 #include "policy/persist_engine.h"
 
+#include <algorithm>
+
 #include "base/hash.h"
 
 namespace sticky::policy {
@@ -84,7 +86,10 @@ RemoteOutcome PersistEngine::adopt(const RemotePin& pin, std::int64_t now_ms, bo
   StickyEntry e;
   e.server_id = registry_.intern(options_.name, pin.server);
   e.created_ms = pin.created_ms;
-  e.last_seen_ms = pin.last_seen_ms;
+  // The table slides a pin by expires - last_seen on each hit. A pin kept alive elsewhere by TTL
+  // refreshes has an old last_seen and a near expiry: count it as seen one TTL before it expires,
+  // so it slides by the configured TTL and not by its age.
+  e.last_seen_ms = std::max(pin.last_seen_ms, pin.expires_ms - options_.ttl_ms);
   e.expires_ms = pin.expires_ms;
   e.last_synced_ms = now_ms;  // it came from the store: no need to write it back
   e.version = pin.version;

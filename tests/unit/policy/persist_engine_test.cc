@@ -311,10 +311,36 @@ TEST_CASE("A pin the shared store says came first replaces ours, whatever the ve
   winner.server = other;
   winner.created_ms = kNow - 5000;  // written earlier, same version: loses a plain merge
   winner.last_seen_ms = kNow - 5000;
-  winner.expires_ms = kNow + 60'000;
+  winner.expires_ms = winner.last_seen_ms + 60'000;  // not refreshed since: seen 5 s before ours
   winner.version = 1;
   CHECK(fx.engine->adopt(winner, kNow) == RemoteOutcome::IgnoredOlder);
   CHECK(name_of(*v, fx.decide(*v, tci("203.0.113.90"), kNow)) == name_of(*v, mine));
   CHECK(fx.engine->adopt(winner, kNow, /*authoritative=*/true) == RemoteOutcome::Replaced);
   CHECK(name_of(*v, fx.decide(*v, tci("203.0.113.90"), kNow)) == other);
+}
+
+TEST_CASE("A pin adopted from the store slides by the configured TTL, not by its age", "[persist_engine]") {
+  // Pinned 10 hours ago and kept alive since: last_seen is old, expires is near. Treating
+  // expires - last_seen as the TTL would keep the client ~10 hours after its last request.
+  Fixture fx;  // TTL 60 s
+  auto v = fx.engine->make_view(make_set(three_up(), 1));
+  const std::uint8_t raw[4] = {203, 0, 113, 77};
+  RemotePin pin;
+  pin.kind = IdentityKind::TrueClientIp;
+  pin.key = Bytes(raw, 4);
+  pin.server = "s3";
+  pin.created_ms = kNow - 10 * 3600 * 1000LL;
+  pin.last_seen_ms = pin.created_ms;
+  pin.expires_ms = kNow + 20'000;
+  pin.version = 1;
+  REQUIRE(fx.engine->adopt(pin, kNow) == RemoteOutcome::Inserted);
+  const RequestDecision hit = fx.decide(*v, tci("203.0.113.77"), kNow);
+  CHECK(hit.reason == PinReason::ClientIp);
+  CHECK(name_of(*v, hit) == "s3");
+  const StickyKey key{0, static_cast<std::uint8_t>(IdentityKind::TrueClientIp),
+                      std::string_view(reinterpret_cast<const char*>(raw), 4)};
+  const std::optional<StickyEntry> e = fx.table.peek(key, kNow);
+  REQUIRE(e);
+  CHECK(e->expires_ms <= kNow + 61'000);  // the hit slid it by the TTL (whole seconds), no more
+  CHECK(fx.decide(*v, tci("203.0.113.77"), kNow + 62'000).reason == PinReason::New);
 }
