@@ -62,7 +62,7 @@ void Connection::arm_timer() {
   const WorkerOptions& o = worker_.options();
   double deadline;
   if (state_ == State::AwaitHello) deadline = accepted_at_ + o.hello_timeout;
-  else if (in_len_ > 0) deadline = last_progress_ + o.frame_timeout;
+  else if (in_len_ > 0) deadline = partial_since_ + o.frame_timeout;
   else if (o.idle_timeout > 0 && inflight_ == 0) deadline = last_progress_ + o.idle_timeout;
   else deadline = ev_now(worker_.loop()) + std::max(1.0, o.frame_timeout);
   // Lazy re-arm: progress only pushes deadlines later, so a timer already due no later than the
@@ -90,7 +90,7 @@ void Connection::on_timeout() {
     fail(spop::Status::Timeout, "no HAPROXY-HELLO in time");
     return;
   }
-  if (state_ == State::Ready && in_len_ > 0 && now >= last_progress_ + o.frame_timeout) {
+  if (state_ == State::Ready && in_len_ > 0 && now >= partial_since_ + o.frame_timeout) {
     worker_.metrics().inc(Counter::timeouts_frame);
     fail(spop::Status::Timeout, "frame left incomplete too long");
     return;
@@ -113,6 +113,7 @@ void Connection::on_readable() {
     }
     const ssize_t n = ::recv(fd_, in_.data() + in_len_, in_.size() - in_len_, 0);
     if (n > 0) {
+      if (in_len_ == 0) partial_since_ = ev_now(worker_.loop());  // a frame starts now, however idle we were
       in_len_ += static_cast<std::size_t>(n);
       process_input();
       if (static_cast<std::size_t>(n) < in_.size() / 2) break;  // probably drained the socket
@@ -155,6 +156,7 @@ void Connection::process_input() {
   if (pos > 0) {
     std::memmove(in_.data(), in_.data() + pos, in_len_ - pos);
     in_len_ -= pos;
+    if (in_len_ > 0) partial_since_ = ev_now(worker_.loop());  // the leftover is a frame begun in this read
   }
 }
 

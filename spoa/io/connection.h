@@ -91,6 +91,7 @@ class Connection {
   ev_timer timer_{};
   ev_tstamp timer_at_ = 0;       // when timer_ is due while active (see arm_timer)
   ev_tstamp last_progress_ = 0;  // last time a complete frame arrived
+  ev_tstamp partial_since_ = 0;  // when the incomplete frame in in_ began arriving (frame timeout)
   ev_tstamp accepted_at_ = 0;
 };
 
