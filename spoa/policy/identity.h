@@ -37,8 +37,9 @@ struct ClientFacts {
 };
 
 // Capacity callers should give the key buffer: an IPv6 address or a typical session id fits
-// in far less; longer app cookie values are refused (counted) rather than truncated.
-inline constexpr std::size_t kIdentityKeyCapacity = 256;
+// in far less; longer app cookie values are refused (counted) rather than truncated. Equal to
+// the sticky table's longest key (kMaxStickyKeyBytes), so every accepted key can be pinned.
+inline constexpr std::size_t kIdentityKeyCapacity = 255;
 // X-Forwarded-For elements walked at most; a longer chain is refused (counted), which bounds the
 // work a client can cause with a huge header.
 inline constexpr std::size_t kMaxForwardedHops = 32;

@@ -7,6 +7,8 @@
 
 namespace sticky::policy {
 
+static_assert(kIdentityKeyCapacity <= kMaxStickyKeyBytes, "an identity the resolver accepts must fit the table");
+
 std::string_view pin_reason_name(PinReason r) {
   switch (r) {
     case PinReason::Cookie: return "cookie";

@@ -344,3 +344,21 @@ TEST_CASE("A pin adopted from the store slides by the configured TTL, not by its
   CHECK(e->expires_ms <= kNow + 61'000);  // the hit slid it by the TTL (whole seconds), no more
   CHECK(fx.decide(*v, tci("203.0.113.77"), kNow + 62'000).reason == PinReason::New);
 }
+
+TEST_CASE("The longest app cookie the resolver accepts is pinned; one byte more is refused and counted",
+          "[persist_engine]") {
+  Fixture fx;
+  auto v = fx.engine->make_view(make_set(three_up(), 1));
+  ClientFacts f = tci("203.0.113.5");
+  const std::string longest(kIdentityKeyCapacity, 'j');
+  f.app_cookie = longest;
+  const RequestDecision first = fx.decide(*v, f);
+  CHECK(first.identity.kind == IdentityKind::AppCookie);
+  CHECK(first.table_written);
+  CHECK(fx.counters.table_full == 0);
+  CHECK(fx.decide(*v, f).reason == PinReason::Learned);
+  const std::string too_long(kIdentityKeyCapacity + 1, 'j');
+  f.app_cookie = too_long;
+  CHECK(fx.decide(*v, f).identity.kind == IdentityKind::TrueClientIp);
+  CHECK(fx.counters.identity.app_cookie_too_long == 1);
+}
