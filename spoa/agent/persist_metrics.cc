@@ -40,6 +40,11 @@ void render_persist_metrics(PersistRuntime& runtime, std::string& out) {
       {"sticky_xff_untrusted_total", "X-Forwarded-For ignored: peer is not a trusted proxy", id.untrusted_xff},
       {"sticky_xff_invalid_total", "X-Forwarded-For elements that were not an address", id.bad_xff},
       {"sticky_xff_too_long_total", "X-Forwarded-For chains over the hop limit", id.xff_too_long},
+      {"sticky_xff_all_trusted_total", "X-Forwarded-For chains whose every hop is a trusted proxy (leftmost used)",
+       id.xff_all_trusted},
+      {"sticky_app_cookie_too_long_total", "application cookies longer than a key (not used for persistence)",
+       id.app_cookie_too_long},
+      {"sticky_source_invalid_total", "requests whose src argument was missing or not an address", id.bad_source},
       {"sticky_cookie_unknown_server_total", "valid cookies naming a server no longer in the backend",
        t.counters.cookie_unknown_server},
       {"sticky_cookies_issued_total", "Set-Cookie values issued", t.counters.cookies_issued},
@@ -64,6 +69,15 @@ void render_persist_metrics(PersistRuntime& runtime, std::string& out) {
                          static_cast<double>(tc.evicted_capacity));
   metrics::append_metric(out, "sticky_table_expired_total", "counter", "entries removed after their TTL",
                          static_cast<double>(tc.expired));
+  out += "# HELP sticky_table_remote_total pins from other agents merged into the table, by outcome\n";
+  out += "# TYPE sticky_table_remote_total counter\n";
+  const std::pair<const char*, std::uint64_t> remote[] = {
+      {"inserted", tc.remote_inserted},
+      {"replaced", tc.remote_replaced},
+      {"ignored_older", tc.remote_ignored_older},
+      {"ignored_expired", tc.remote_ignored_expired},
+  };
+  for (const auto& [outcome, v] : remote) labelled(out, "sticky_table_remote_total", "outcome", outcome, v);
 }
 
 void render_hsaf_metrics(const HsafRuntime& runtime, std::string& out) {
@@ -113,8 +127,12 @@ void render_redis_metrics(const SharedStore& shared, std::string& out) {
       {"sticky_redis_warmup_keys_total", "counter", "keys read by warm-up scans", c.warmup_keys},
   };
   for (const Row& r : rows) metrics::append_metric(out, r.name, r.type, r.help, static_cast<double>(r.v));
-  metrics::append_metric(out, "sticky_redis_applied_total", "counter", "remote pins merged into the local table",
+  metrics::append_metric(out, "sticky_redis_applied_total", "counter",
+                         "remote pins offered to the local table (sticky_table_remote_total says what the merge did)",
                          static_cast<double>(shared.applied()));
+  metrics::append_metric(out, "sticky_redis_foreign_total", "counter",
+                         "records for a backend or identity kind this agent does not manage (ignored)",
+                         static_cast<double>(shared.rejected()));
 }
 
 }  // namespace sticky::agent

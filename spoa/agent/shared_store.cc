@@ -182,4 +182,9 @@ std::uint64_t SharedStore::applied() const {
   return applied_;
 }
 
+std::uint64_t SharedStore::rejected() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return rejected_;
+}
+
 }  // namespace sticky::agent

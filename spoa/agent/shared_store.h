@@ -65,6 +65,7 @@ class SharedStore {
   void publish_counters(int index, const store::RedisCounters& c);
   store::RedisCounters totals() const;
   std::uint64_t applied() const;
+  std::uint64_t rejected() const;
 
  private:
   store::RedisOptions options_;
