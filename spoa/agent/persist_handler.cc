@@ -1,6 +1,8 @@
 // Maps SPOE arguments to the persistence engine and its answers back to HAProxy variables.
 #include "agent/persist_handler.h"
 
+#include <array>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -24,15 +26,22 @@ bool truthy_arg(const spop::Message& msg, std::string_view name) {
   return false;
 }
 
+// X-Forwarded-For header lines HAProxy may send: xff (the last line), xff2, xff3 (earlier ones).
+constexpr std::size_t kForwardedForLines = 3;
+
 // The persist-req arguments, found in one pass over the message (names are HAProxy config, so
 // any order; an unknown name is ignored, a repeated one keeps its first value).
 struct RequestArgs {
   const spop::Arg* be = nullptr;
   const spop::Arg* src = nullptr;
-  std::string_view tcip, xff, ck, app;
+  std::string_view tcip, ck, app;
+  // X-Forwarded-For by header line, last line first: HAProxy's req.fhdr() gives one line per
+  // occurrence, and a proxy that adds its own line (option forwardfor) hides the earlier ones.
+  std::array<std::string_view, kForwardedForLines> xff{};
 
   explicit RequestArgs(const spop::Message& msg) {
-    bool seen_tcip = false, seen_xff = false, seen_ck = false, seen_app = false;
+    bool seen_tcip = false, seen_ck = false, seen_app = false;
+    std::array<bool, kForwardedForLines> seen_xff{};
     auto text = [](const spop::Arg& a, std::string_view& into, bool& seen) {
       if (seen) return;
       seen = true;
@@ -47,7 +56,11 @@ struct RequestArgs {
       } else if (n == "tcip") {
         text(a, tcip, seen_tcip);
       } else if (n == "xff") {
-        text(a, xff, seen_xff);
+        text(a, xff[0], seen_xff[0]);
+      } else if (n == "xff2") {
+        text(a, xff[1], seen_xff[1]);
+      } else if (n == "xff3") {
+        text(a, xff[2], seen_xff[2]);
       } else if (n == "ck") {
         text(a, ck, seen_ck);
       } else if (n == "app") {
@@ -98,7 +111,7 @@ void PersistRequestHandler::on_message(const spop::Message& msg, model::Reply& r
   if (args.src && (args.src->value.type == spop::DataType::Ipv4 || args.src->value.type == spop::DataType::Ipv6))
     facts.source = as_bytes(args.src->value.bytes);
   facts.true_client_ip = args.tcip;
-  facts.forwarded_for = args.xff;
+  facts.forwarded_for = join_forwarded_for(args.xff);
   facts.agent_cookie = args.ck;
   facts.app_cookie = args.app;
 
@@ -112,6 +125,29 @@ void PersistRequestHandler::on_message(const spop::Message& msg, model::Reply& r
     return;
   }
   answer(be, *view, d, reply.actions());
+}
+
+// "line3, line2, line1" (the earliest line first, as one header would read). A single line is used
+// in place; a chain that does not fit the buffer keeps only its last line (counted).
+std::string_view PersistRequestHandler::join_forwarded_for(const std::array<std::string_view, 3>& lines) {
+  if (lines[1].empty() && lines[2].empty()) return lines[0];
+  std::size_t len = 0;
+  for (std::string_view l : lines) len += l.size() + 2;
+  if (len > xff_buf_.size()) {
+    ++state_.handler.xff_lines_too_long;
+    return lines[0];
+  }
+  std::size_t n = 0;
+  for (std::size_t i = lines.size(); i-- > 0;) {
+    if (lines[i].empty()) continue;
+    if (n > 0) {
+      xff_buf_[n++] = ',';
+      xff_buf_[n++] = ' ';
+    }
+    std::memcpy(xff_buf_.data() + n, lines[i].data(), lines[i].size());
+    n += lines[i].size();
+  }
+  return std::string_view(xff_buf_.data(), n);
 }
 
 void PersistRequestHandler::ask_store(int backend, const policy::ClientFacts& facts,

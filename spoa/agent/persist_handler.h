@@ -68,8 +68,12 @@ class PersistRequestHandler final : public model::MessageHandler {
   void ask_store(int backend, const policy::ClientFacts& facts, const policy::RequestDecision& d,
                  model::Reply& reply);
 
+  // The X-Forwarded-For lines (last first) as one chain, earliest first; a view into xff_buf_.
+  std::string_view join_forwarded_for(const std::array<std::string_view, 3>& lines);
+
   PersistWorkerState& state_;
   std::array<std::uint8_t, policy::kIdentityKeyCapacity> key_buf_{};
+  std::array<char, 4096> xff_buf_{};
 };
 
 // Sends a table write to the shared store, if there is one.

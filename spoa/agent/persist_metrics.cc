@@ -40,6 +40,8 @@ void render_persist_metrics(PersistRuntime& runtime, std::string& out) {
       {"sticky_xff_untrusted_total", "X-Forwarded-For ignored: peer is not a trusted proxy", id.untrusted_xff},
       {"sticky_xff_invalid_total", "X-Forwarded-For elements that were not an address", id.bad_xff},
       {"sticky_xff_too_long_total", "X-Forwarded-For chains over the hop limit", id.xff_too_long},
+      {"sticky_xff_lines_too_long_total", "X-Forwarded-For lines over 4 KiB together (only the last line used)",
+       t.handler.xff_lines_too_long},
       {"sticky_xff_all_trusted_total", "X-Forwarded-For chains whose every hop is a trusted proxy (leftmost used)",
        id.xff_all_trusted},
       {"sticky_app_cookie_too_long_total", "application cookies longer than a key (not used for persistence)",

@@ -215,6 +215,7 @@ void PersistRuntime::merge_counters(policy::PersistCounters& from, HandlerCounte
   totals_.handler.shared_hits += handler.shared_hits;
   totals_.handler.requests += handler.requests;
   totals_.handler.responses += handler.responses;
+  totals_.handler.xff_lines_too_long += handler.xff_lines_too_long;
   from = policy::PersistCounters{};
   handler = HandlerCounters{};
 }

@@ -28,6 +28,7 @@ struct HandlerCounters {
   std::uint64_t no_view = 0;          // messages for a backend with no server list yet
   std::uint64_t deferred = 0;         // decisions that waited for a Redis lookup
   std::uint64_t shared_hits = 0;      // ...and found the pin there
+  std::uint64_t xff_lines_too_long = 0;  // X-Forwarded-For lines over 4 KiB together: last line used alone
 };
 
 // Counters summed over workers; workers publish their plain counters here about once a second.
