@@ -185,6 +185,8 @@ void PersistRequestHandler::answer(int be, const policy::BackendView& view, cons
   const std::string& server = view.servers->servers[static_cast<std::size_t>(d.server)].name;
   out.set_string("srv", server);
   if (d.cookie_ok) out.set_int("ckok", 1);
+  // A genuine cookie due for re-issue: the response phase keeps its issue time (max_life).
+  else if (d.reason == policy::PinReason::Cookie) out.set_int("ckiss", d.identity.cookie.issued);
   if (d.identity.kind != policy::IdentityKind::None && d.identity.kind != policy::IdentityKind::AgentCookie) {
     char token[1 + 2 * policy::kIdentityKeyCapacity];
     const std::size_t n = policy::format_identity_token(d.identity.kind, d.identity.key, token);
@@ -216,6 +218,8 @@ void PersistResponseHandler::on_message(const spop::Message& msg, model::Reply& 
   facts.picked = text_arg(msg, "pick");
   facts.cookie_ok = truthy_arg(msg, "ckok");
   facts.app_cookie = text_arg(msg, "learn");
+  if (const spop::Arg* a = msg.find("ckiss"); a && a->value.is_integer() && a->value.u > 0 && a->value.u <= UINT32_MAX)
+    facts.cookie_issued = static_cast<std::uint32_t>(a->value.u);
   if (const std::string_view token = text_arg(msg, "key"); !token.empty()) {
     if (!policy::parse_identity_token(token, facts.kind, key_buf_, facts.key)) {
       ++state_.counters.bad_response_key;  // only our own token travels there: count, don't trust

@@ -196,7 +196,11 @@ ResponseOutcome PersistEngine::learn(const ResponseFacts& facts, const BackendVi
   }
 
   if (options_.insert_cookie && view.tokens && !(facts.cookie_ok && facts.served == facts.picked)) {
-    const AgentCookie c = codec_->make(view.tokens->issuing_token(static_cast<std::size_t>(served)), now_ms / 1000);
+    AgentCookie c = codec_->make(view.tokens->issuing_token(static_cast<std::size_t>(served)), now_ms / 1000);
+    // A refresh for the same server keeps the first issue time: without it every re-issue would
+    // restart the clock and max_life would never end an active client's cookie.
+    if (facts.cookie_issued != 0 && facts.served == facts.picked && facts.cookie_issued <= c.issued)
+      c.issued = facts.cookie_issued;
     char value[kCookieValueLen];
     const std::size_t n = codec_->encode(c, value);
     const std::size_t len = n ? format_set_cookie(*options_.insert_cookie, std::string_view(value, n), cookie_buf) : 0;

@@ -99,6 +99,9 @@ struct ResponseFacts {
   Bytes key;
   bool cookie_ok = false;          // request-phase verdict on the client's cookie
   std::string_view app_cookie;     // application session cookie set by this response
+  // Issue time (seconds) of the agent cookie the request was routed by, when it wanted re-issuing
+  // (the `ckiss` variable): the fresh cookie keeps it, so max_life counts from the first issue.
+  std::uint32_t cookie_issued = 0;
 };
 
 // One table write that other nodes want to hear about (the Redis layer publishes it).

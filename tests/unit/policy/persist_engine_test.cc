@@ -362,3 +362,42 @@ TEST_CASE("The longest app cookie the resolver accepts is pinned; one byte more 
   CHECK(fx.decide(*v, f).identity.kind == IdentityKind::TrueClientIp);
   CHECK(fx.counters.identity.app_cookie_too_long == 1);
 }
+
+TEST_CASE("Re-issued cookies keep their first issue time, so max_life ends an active client's cookie",
+          "[persist_engine]") {
+  Fixture fx(true);  // max_idle 1 h (re-issue after 15 min), max_life 24 h
+  auto v = fx.engine->make_view(make_set(three_up(), 1));
+  ClientFacts f;
+  f.source = Bytes(kHome, 4);
+  const RequestDecision first = fx.decide(*v, f);
+  const std::string first_server = name_of(*v, first);
+  ResponseFacts rf;
+  rf.served = rf.picked = first_server;
+  std::string value = [&] {
+    const std::string sc(fx.engine->learn(rf, *v, kNow, fx.cookie, fx.counters).set_cookie);
+    return sc.substr(7, sc.find(';') - 7);
+  }();
+  // A visit every 20 minutes: each one is due a refresh, which carries the issue time along.
+  std::int64_t t = kNow;
+  std::int64_t last_cookie_visit = 0;
+  for (int visit = 1; visit <= 90; ++visit) {
+    t += 20 * 60 * 1000;
+    ClientFacts with_cookie;
+    with_cookie.source = Bytes(kEdge, 4);
+    with_cookie.agent_cookie = value;
+    const RequestDecision d = fx.decide(*v, with_cookie, t);
+    if (d.reason != PinReason::Cookie) break;
+    last_cookie_visit = t;
+    REQUIRE_FALSE(d.cookie_ok);
+    const std::string server = name_of(*v, d);
+    ResponseFacts again;
+    again.served = again.picked = server;
+    again.cookie_issued = d.identity.cookie.issued;
+    const std::string sc(fx.engine->learn(again, *v, t, fx.cookie, fx.counters).set_cookie);
+    REQUIRE_FALSE(sc.empty());
+    value = sc.substr(7, sc.find(';') - 7);
+  }
+  CHECK(last_cookie_visit >= kNow + 23 * 3600 * 1000LL);  // honoured for the whole day...
+  CHECK(last_cookie_visit <= kNow + 24 * 3600 * 1000LL);  // ...and not one visit beyond max_life
+  CHECK(fx.counters.identity.agent_cookie_rejected[static_cast<std::size_t>(CookieStatus::Expired)] == 1);
+}
