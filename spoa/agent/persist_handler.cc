@@ -164,7 +164,7 @@ void PersistRequestHandler::ask_store(int backend, const policy::ClientFacts& fa
   p->reply = &reply;
   reply.hold();  // the ACK waits for Redis (bounded by the lookup deadline)
   PersistBackend& b = state_.runtime().backend(backend);
-  state_.store->lookup(b.engine->options().name, d.identity.kind, as_bytes(p->key),
+  state_.store->lookup(b.engine->options().name, d.identity.kind, as_bytes(p->key), d.lapsed,
                        [this, p](const store::LookupResult& r) {
                          // A found pin was adopted into the table by the store: deciding again
                          // hits it. Anything else (absent, timeout, Redis down) places the client.

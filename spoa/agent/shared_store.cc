@@ -88,30 +88,32 @@ void SharedStoreWorker::write(const PinWrite& w, std::int64_t now_ms) {
   r.expires_ms = now_ms + w.ttl_ms;
   r.origin = shared_.options().node_id;
   r.version = w.version;
+  // Another agent may have pinned this client a moment earlier (or, for a refresh, after our
+  // copy in Redis expired): its pin is in the store first, so it wins and we adopt it.
+  auto adopt_winner = [this](const store::StickyRecord& winner) {
+    shared_.apply(winner, static_cast<std::int64_t>(ev_now(loop_) * 1000.0), /*authoritative=*/true);
+  };
   switch (w.type) {
     case PinWrite::Type::New:
-      // Another agent may have pinned this client a moment earlier: its pin wins, we adopt it.
-      client_.write_new(r, [this](const store::StickyRecord& winner) {
-        shared_.apply(winner, static_cast<std::int64_t>(ev_now(loop_) * 1000.0), /*authoritative=*/true);
-      });
+      client_.write_new(r, adopt_winner);
       break;
     case PinWrite::Type::Move:
       client_.write_move(r);
       break;
     case PinWrite::Type::Refresh:
-      client_.refresh_ttl(r);
+      client_.refresh_ttl(r, adopt_winner);
       break;
   }
 }
 
-void SharedStoreWorker::lookup(std::string_view backend, policy::IdentityKind kind, Bytes key,
+void SharedStoreWorker::lookup(std::string_view backend, policy::IdentityKind kind, Bytes key, bool authoritative,
                                store::LookupFn done) {
   // A found pin goes into the local table before `done` runs, so the caller's next decision
   // sees it like any other local pin.
   client_.lookup(backend, static_cast<std::uint8_t>(kind), as_chars(key), 0,
-                 [this, done = std::move(done)](store::LookupResult r) {
+                 [this, authoritative, done = std::move(done)](store::LookupResult r) {
                    if (r.status == store::LookupStatus::Found)
-                     shared_.apply(r.record, static_cast<std::int64_t>(ev_now(loop_) * 1000.0));
+                     shared_.apply(r.record, static_cast<std::int64_t>(ev_now(loop_) * 1000.0), authoritative);
                    done(std::move(r));
                  });
 }

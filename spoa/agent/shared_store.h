@@ -33,8 +33,10 @@ class SharedStoreWorker {
   bool connected() const { return client_.connected(); }
   // Sends one table write (new pin, move, or TTL refresh) and publishes it.
   void write(const PinWrite& w, std::int64_t now_ms);
-  // Asks Redis for a pin the local table lacks; `done` runs exactly once on this loop.
-  void lookup(std::string_view backend, policy::IdentityKind kind, Bytes key, store::LookupFn done);
+  // Asks Redis for a pin the local table lacks (or holds past its copy's life in Redis); `done`
+  // runs exactly once on this loop. With `authoritative` a found pin replaces the local one.
+  void lookup(std::string_view backend, policy::IdentityKind kind, Bytes key, bool authoritative,
+              store::LookupFn done);
   int lookup_deadline_ms() const;
   // Copies this worker's counters to the shared snapshot (called about once a second).
   void publish_counters();

@@ -133,6 +133,14 @@ RequestDecision PersistEngine::decide(const ClientFacts& facts, const BackendVie
   const StickyKey key{options_.id, static_cast<std::uint8_t>(d.identity.kind), as_chars(d.identity.key)};
   if (const std::optional<StickyEntry> e = table_.lookup(key, now_ms)) {
     const int idx = view.ids.index(e->server_id);
+    if (options_.shared && on_miss == OnMiss::Defer && e->last_synced_ms > 0 &&
+        now_ms - e->last_synced_ms >= options_.ttl_ms) {
+      // Hits slide the local pin, store writes are throttled to one per TTL/2: a client seen just
+      // before a refresh was due and then idle outlives its Redis copy. Ask the store again.
+      d.deferred = true;
+      d.lapsed = true;
+      return d;
+    }
     if (idx >= 0 && servers[static_cast<std::size_t>(idx)].accepts_existing()) {
       d.server = idx;
       d.reason = cookie_server_down ? PinReason::Moved : reason_for(d.identity.kind);

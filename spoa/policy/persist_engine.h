@@ -78,6 +78,10 @@ struct RequestDecision {
   bool table_written = false;  // a new pin or a move: other nodes want to hear about it
   bool refresh_due = false;    // shared pin hit whose TTL in the store wants rewriting
   bool deferred = false;       // OnMiss::Defer and the table had no pin: nothing decided yet
+  // Deferred although the table had a pin: it was not written to the store for a whole TTL, so
+  // the store's copy has expired and another agent may have pinned the client since. The
+  // store's answer, if any, replaces ours.
+  bool lapsed = false;
   std::uint32_t version = 0;
 };
 

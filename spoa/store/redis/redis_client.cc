@@ -69,8 +69,8 @@ void RedisClient::write_new(const StickyRecord& record, ConflictFn on_conflict) 
   submit(QueuedWrite{WriteKind::New, record, std::move(on_conflict)});
 }
 void RedisClient::write_move(const StickyRecord& record) { submit(QueuedWrite{WriteKind::Move, record, nullptr}); }
-void RedisClient::refresh_ttl(const StickyRecord& record) {
-  submit(QueuedWrite{WriteKind::Refresh, record, nullptr});
+void RedisClient::refresh_ttl(const StickyRecord& record, ConflictFn on_conflict) {
+  submit(QueuedWrite{WriteKind::Refresh, record, std::move(on_conflict)});
 }
 
 void RedisClient::submit(QueuedWrite w) {

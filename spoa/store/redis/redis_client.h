@@ -60,7 +60,8 @@ class RedisClient {
   void write_move(const StickyRecord& record);
   // PEXPIRE to record.expires_ms. If the key is gone from Redis (expired, or Redis lost it) the record
   // is written again with SET NX. The caller throttles (e.g. only when under half the TTL remains).
-  void refresh_ttl(const StickyRecord& record);
+  // `on_conflict` as for write_new, for when the key was gone and the re-creating SET NX loses.
+  void refresh_ttl(const StickyRecord& record, ConflictFn on_conflict = nullptr);
   // GET + PTTL in one round trip. `done` runs exactly once; synchronously (before lookup returns) when
   // Redis is known down. deadline_ms <= 0 uses options.lookup_deadline_ms.
   void lookup(std::string_view backend, std::uint8_t kind, std::string_view key, int deadline_ms, LookupFn done);

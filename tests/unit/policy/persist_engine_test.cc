@@ -401,3 +401,37 @@ TEST_CASE("Re-issued cookies keep their first issue time, so max_life ends an ac
   CHECK(last_cookie_visit <= kNow + 24 * 3600 * 1000LL);  // ...and not one visit beyond max_life
   CHECK(fx.counters.identity.agent_cookie_rejected[static_cast<std::size_t>(CookieStatus::Expired)] == 1);
 }
+
+TEST_CASE("A shared pin not written to the store for a whole TTL asks the store again", "[persist_engine]") {
+  // Hits slide the local pin; store refreshes go out at most every TTL/2. A client last seen just
+  // before a refresh was due outlives its Redis copy: the next hit must defer (lapsed) so the
+  // store's current answer, possibly another agent's pin, is adopted.
+  StickyTable table{StickyTableOptions{1 << 12, 4}};
+  ServerRegistry registry;
+  PersistOptions o;
+  o.name = "app";
+  o.ttl_ms = 60'000;
+  o.shared = true;
+  o.identity.order = {IdentityKind::TrueClientIp, IdentityKind::Source};
+  o.identity.order_len = 2;
+  o.identity.cdn_ranges.add(parse_cidr("10.0.0.0/8").cidr);
+  PersistEngine engine(std::move(o), nullptr, table, registry);
+  auto v = engine.make_view(make_set(three_up(), 1));
+  PersistCounters counters;
+  std::array<std::uint8_t, kIdentityKeyCapacity> key{};
+  const ClientFacts f = tci("203.0.113.61");
+  auto decide = [&](std::int64_t now, OnMiss m) { return engine.decide(f, *v, now, key, counters, m); };
+
+  const RequestDecision first = decide(kNow, OnMiss::Place);
+  REQUIRE(first.table_written);  // pinned and written to the store at kNow
+  const RequestDecision before_refresh = decide(kNow + 29'000, OnMiss::Defer);
+  CHECK_FALSE(before_refresh.deferred);  // a plain hit: under TTL/2 since the write, no refresh
+  CHECK_FALSE(before_refresh.refresh_due);
+  const RequestDecision lapsed = decide(kNow + 61'000, OnMiss::Defer);  // still pinned locally (slid)...
+  CHECK(lapsed.deferred);  // ...but the store's copy expired at kNow + 60 s
+  CHECK(lapsed.lapsed);
+  const RequestDecision after = decide(kNow + 61'000, OnMiss::Place);  // the store had nothing
+  CHECK(after.server == first.server);
+  CHECK(after.refresh_due);  // rewrites the pin to the store, which also marks it synced
+  CHECK_FALSE(decide(kNow + 62'000, OnMiss::Defer).deferred);
+}
