@@ -184,7 +184,9 @@ void PersistRequestHandler::answer(int be, const policy::BackendView& view, cons
   if (d.server < 0) return;
   const std::string& server = view.servers->servers[static_cast<std::size_t>(d.server)].name;
   out.set_string("srv", server);
-  if (d.cookie_ok) out.set_int("ckok", 1);
+  // ckok: no cookie work on the response (also when the backend issues no cookie at all), which
+  // lets HAProxy skip persist-res unless there is a session cookie to learn or a redispatch.
+  if (d.cookie_ok || !state_.runtime().backend(be).engine->options().insert_cookie) out.set_int("ckok", 1);
   // A genuine cookie due for re-issue: the response phase keeps its issue time (max_life).
   else if (d.reason == policy::PinReason::Cookie) out.set_int("ckiss", d.identity.cookie.issued);
   if (d.identity.kind != policy::IdentityKind::None && d.identity.kind != policy::IdentityKind::AgentCookie) {

@@ -121,8 +121,27 @@ class LearnedAppCookie(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.stack = Stack()
-        cls.agent, cls.port, cls.env = start_persist(cls.stack, "cookie")
+        cls.metrics_port = free_port()
+        cls.agent, cls.port, cls.env = start_persist(cls.stack, "cookie",
+                                                     agent_args=("--metrics", f"127.0.0.1:{cls.metrics_port}"))
         wait_reason(cls.port, "/learn/x")
+
+    def counts(self):
+        body = get(self.metrics_port, "/metrics")[2].decode()
+        values = dict(line.rsplit(" ", 1) for line in body.splitlines() if line and not line.startswith("#"))
+        return float(values["sticky_request_messages_total"]), float(values["sticky_response_messages_total"])
+
+    def test_persist_res_goes_out_only_when_a_session_cookie_is_set(self):
+        # This backend issues no cookie of its own: only a response that sets JSESSIONID (or a
+        # redispatch) has anything to teach the agent, so only the login costs a second round trip.
+        requests0, responses0 = settled(self.counts, what="message counters")
+        _, h, _ = get(self.port, "/learn/login?u=count", source="127.0.77.1")
+        sid = re.search(r"JSESSIONID=([^;]+)", h["set-cookie"]).group(1)
+        for j in range(10):
+            _, h, _ = get(self.port, f"/learn/page/{j}", {"Cookie": f"JSESSIONID={sid}"}, source="127.0.78.1")
+            self.assertEqual(h["x-sticky-reason"], "learned")
+        requests1, responses1 = settled(self.counts, what="message counters")
+        self.assertEqual((requests1 - requests0, responses1 - responses0), (11, 1))
 
     @classmethod
     def tearDownClass(cls):
