@@ -28,26 +28,38 @@ std::optional<LookupResult> lookup_sync(struct ev_loop* loop, RedisClient& c, co
   return got;
 }
 
+// One redis-server and two agents' clients (A and B) on one loop, both connected.
+struct TwoClients {
+  RedisProcess redis;
+  Loop l;
+  RedisCounters ca, cb;
+  std::optional<RedisOptions> oa, ob;
+  std::optional<RedisClient> a, b;
+
+  bool start() {
+    if (!redis.start()) return false;
+    oa = test::options_for(redis.port(), "A");
+    ob = test::options_for(redis.port(), "B");
+    a.emplace(l.loop, *oa, ca);
+    b.emplace(l.loop, *ob, cb);
+    a->start();
+    b->start();
+    return test::run_until(l.loop, [&] { return a->connected() && b->connected(); }, 3000);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("A pin written by one client is found by another client's lookup", "[redis_client]") {
   REQUIRE_REDIS();
-  RedisProcess redis;
-  REQUIRE(redis.start());
-  Loop l;
-  RedisCounters ca, cb;
-  auto oa = test::options_for(redis.port(), "A");
-  auto ob = test::options_for(redis.port(), "B");
-  RedisClient a(l.loop, oa, ca), b(l.loop, ob, cb);
-  a.start();
-  b.start();
-  REQUIRE(test::run_until(l.loop, [&] { return a.connected() && b.connected(); }, 3000));
+  TwoClients two;
+  REQUIRE(two.start());
 
   StickyRecord r = test::record(1, "A", "s7", 30000);
-  a.write_new(r, [](const StickyRecord&) { FAIL("no conflict expected"); });
-  REQUIRE(test::run_until(l.loop, [&] { return ca.published == 1; }, 2000));
+  two.a->write_new(r, [](const StickyRecord&) { FAIL("no conflict expected"); });
+  REQUIRE(test::run_until(two.l.loop, [&] { return two.ca.published == 1; }, 2000));
 
-  auto got = lookup_sync(l.loop, b, r);
+  auto got = lookup_sync(two.l.loop, *two.b, r);
   REQUIRE(got);
   REQUIRE(got->status == LookupStatus::Found);
   CHECK(got->record.server == "s7");
@@ -55,11 +67,11 @@ TEST_CASE("A pin written by one client is found by another client's lookup", "[r
   CHECK(got->record.key == r.key);
   CHECK(got->record.expires_ms >= r.expires_ms - 2000);  // recomputed from PTTL
   CHECK(got->record.expires_ms <= r.expires_ms + 2000);
-  CHECK(cb.lookup_hits == 1);
+  CHECK(two.cb.lookup_hits == 1);
   // The stored key is printable and carries a TTL.
   std::string key = redis_key_of("t", r);
   CHECK(key == "t:web:5:0a000001");
-  CHECK(std::stoll(redis.cmd({"PTTL", key})) > 25000);
+  CHECK(std::stoll(two.redis.cmd({"PTTL", key})) > 25000);
 }
 
 TEST_CASE("The conflict winner carries Redis's remaining TTL, not the stale expiry in its value",
@@ -68,16 +80,8 @@ TEST_CASE("The conflict winner carries Redis's remaining TTL, not the stale expi
   // the value: its encoded expires_ms lies in the past. B losing the SET NX race must still get a
   // live winner, or adopting it would be refused as expired and B would keep its own pin.
   REQUIRE_REDIS();
-  RedisProcess redis;
-  REQUIRE(redis.start());
-  Loop l;
-  RedisCounters ca, cb;
-  auto oa = test::options_for(redis.port(), "A");
-  auto ob = test::options_for(redis.port(), "B");
-  RedisClient a(l.loop, oa, ca), b(l.loop, ob, cb);
-  a.start();
-  b.start();
-  REQUIRE(test::run_until(l.loop, [&] { return a.connected() && b.connected(); }, 3000));
+  TwoClients two;
+  REQUIRE(two.start());
 
   StickyRecord old = test::record(6, "A", "s1");
   old.created_ms -= 40 * 60 * 1000;  // pinned 40 minutes ago with a 30-minute TTL...
@@ -89,12 +93,12 @@ TEST_CASE("The conflict winner carries Redis's remaining TTL, not the stale expi
   const EncodeResult enc = encode(old, buf);
   REQUIRE(enc.status == CodecStatus::Ok);
   const std::string value(reinterpret_cast<const char*>(buf.data()), enc.size);
-  REQUIRE(redis.cmd({"SET", key, value, "PX", "1200000"}) == "OK");
+  REQUIRE(two.redis.cmd({"SET", key, value, "PX", "1200000"}) == "OK");
 
   const std::int64_t before = test::wall_ms();
   std::optional<StickyRecord> winner;
-  b.write_new(test::record(6, "B", "s2"), [&](const StickyRecord& w) { winner = w; });
-  REQUIRE(test::run_until(l.loop, [&] { return winner.has_value(); }, 2000));
+  two.b->write_new(test::record(6, "B", "s2"), [&](const StickyRecord& w) { winner = w; });
+  REQUIRE(test::run_until(two.l.loop, [&] { return winner.has_value(); }, 2000));
   CHECK(winner->server == "s1");
   CHECK(winner->expires_ms > before + 19 * 60 * 1000);  // ...and refreshed: 20 minutes left in Redis
   CHECK(winner->expires_ms <= test::wall_ms() + 20 * 60 * 1000);
@@ -118,26 +122,18 @@ TEST_CASE("Lookup of a key nobody wrote reports not found", "[redis_client]") {
 
 TEST_CASE("A second new pin for the same key hands the first writer's record to on_conflict", "[redis_client]") {
   REQUIRE_REDIS();
-  RedisProcess redis;
-  REQUIRE(redis.start());
-  Loop l;
-  RedisCounters ca, cb;
-  auto oa = test::options_for(redis.port(), "A");
-  auto ob = test::options_for(redis.port(), "B");
-  RedisClient a(l.loop, oa, ca), b(l.loop, ob, cb);
-  a.start();
-  b.start();
-  REQUIRE(test::run_until(l.loop, [&] { return a.connected() && b.connected(); }, 3000));
+  TwoClients two;
+  REQUIRE(two.start());
 
-  a.write_new(test::record(5, "A", "s1"), nullptr);
-  REQUIRE(test::run_until(l.loop, [&] { return ca.published == 1; }, 2000));
+  two.a->write_new(test::record(5, "A", "s1"), nullptr);
+  REQUIRE(test::run_until(two.l.loop, [&] { return two.ca.published == 1; }, 2000));
   std::optional<StickyRecord> winner;
-  b.write_new(test::record(5, "B", "s2"), [&](const StickyRecord& w) { winner = w; });
-  REQUIRE(test::run_until(l.loop, [&] { return winner.has_value(); }, 2000));
+  two.b->write_new(test::record(5, "B", "s2"), [&](const StickyRecord& w) { winner = w; });
+  REQUIRE(test::run_until(two.l.loop, [&] { return winner.has_value(); }, 2000));
   CHECK(winner->server == "s1");
   CHECK(winner->origin == "A");
-  CHECK(cb.conflicts == 1);
-  CHECK(cb.published == 0);  // the loser publishes nothing
+  CHECK(two.cb.conflicts == 1);
+  CHECK(two.cb.published == 0);  // the loser publishes nothing
 }
 
 TEST_CASE("A move overwrites the pin with the caller's bumped version", "[redis_client]") {
