@@ -228,7 +228,8 @@ int main(int argc, char** argv) {
                                                   },
                                                   [&shared](std::string& out) {
                                                     if (shared) agent::render_redis_metrics(*shared, out);
-                                                  }});
+                                                  },
+                                                  [&server](std::string& out) { server.engines().render(out); }});
     });
     if (!metrics_http->start(error)) {
       STICKY_LOG(Error, "cannot serve metrics: %s", error.c_str());

@@ -29,11 +29,18 @@ Connection::Connection(Worker& worker, int fd, std::uint64_t id)
 
 // Only the worker destroys connections, after close_now() or when it is torn down itself.
 Connection::~Connection() {
+  unregister_engine();
   if (fd_ >= 0) {
     ev_io_stop(worker_.loop(), &io_);
     ev_timer_stop(worker_.loop(), &timer_);
     ::close(fd_);
   }
+}
+
+void Connection::unregister_engine() {
+  if (!engine_registered_) return;
+  engine_registered_ = false;
+  worker_.engines().remove(engine_id_);
 }
 
 void Connection::start() {
@@ -220,6 +227,8 @@ void Connection::handle_hello(const spop::Frame& f) {
   STICKY_LOG(Debug, "conn %llu: hello from engine %s, max-frame-size %u, pipelining %s",
              static_cast<unsigned long long>(id_), engine_id_.c_str(), max_frame_size_,
              neg.pipelining ? "yes" : "no");
+  worker_.engines().add(engine_id_);
+  engine_registered_ = true;
   state_ = State::Ready;
   worker_.schedule_flush(this);
 }
@@ -404,6 +413,7 @@ void Connection::update_io_interest() {
 void Connection::close_now() {
   if (state_ == State::Closed) return;
   state_ = State::Closed;
+  unregister_engine();
   ev_io_stop(worker_.loop(), &io_);
   ev_timer_stop(worker_.loop(), &timer_);
   ::close(fd_);

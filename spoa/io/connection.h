@@ -63,6 +63,7 @@ class Connection {
   void fail(spop::Status status, std::string_view detail);
   void disconnect(spop::Status status, std::string_view message);
   void close_now();
+  void unregister_engine();
   // Makes room for one frame of up to max_frame_size_ at the tail of the out buffer.
   std::span<std::uint8_t> out_tail();
   void commit_out(std::size_t n);
@@ -80,6 +81,7 @@ class Connection {
   std::uint32_t max_frame_size_;
   std::uint32_t inflight_ = 0;
   std::string engine_id_;
+  bool engine_registered_ = false;  // counted in the worker's EngineRegistry (until closed)
 
   std::vector<std::uint8_t> in_;
   std::size_t in_len_ = 0;

@@ -46,7 +46,7 @@ bool Server::open(std::string& error) {
     return false;
   }
   for (int i = 0; i < options_.threads; ++i)
-    workers_.push_back(std::make_unique<Worker>(i, options_.worker, open_connections_));
+    workers_.push_back(std::make_unique<Worker>(i, options_.worker, open_connections_, engines_));
   for (auto& a : options_.listen) {
     if (a.kind == ListenAddress::Kind::Unix) {
       const int fd = open_listener(a, false, error);

@@ -33,12 +33,14 @@ class Server {
   void stop();
 
   const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
+  const metrics::EngineRegistry& engines() const { return engines_; }
   // TCP ports actually bound, in listen order (resolves port 0); 0 for unix sockets.
   const std::vector<std::uint16_t>& bound_ports() const { return ports_; }
 
  private:
   ServerOptions options_;
   std::atomic<std::int64_t> open_connections_{0};
+  metrics::EngineRegistry engines_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<int> shared_fds_;
   std::vector<std::uint16_t> ports_;

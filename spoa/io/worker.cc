@@ -16,10 +16,12 @@ namespace sticky::io {
 
 using metrics::Counter;
 
-Worker::Worker(int index, const WorkerOptions& options, std::atomic<std::int64_t>& open_connections)
+Worker::Worker(int index, const WorkerOptions& options, std::atomic<std::int64_t>& open_connections,
+               metrics::EngineRegistry& engines)
     : index_(index),
       options_(options),
       open_connections_(open_connections),
+      engines_(engines),
       loop_(ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK)),
       next_id_(static_cast<std::uint64_t>(index) << 48) {
   ev_async_init(&stop_, &Worker::on_stop);

@@ -13,6 +13,7 @@
 #include <ev.h>
 
 #include "metrics/counters.h"
+#include "metrics/engine_registry.h"
 #include "model/handler.h"
 
 namespace sticky::io {
@@ -32,7 +33,8 @@ struct WorkerOptions {
 
 class Worker : public model::ReplySink {
  public:
-  Worker(int index, const WorkerOptions& options, std::atomic<std::int64_t>& open_connections);
+  Worker(int index, const WorkerOptions& options, std::atomic<std::int64_t>& open_connections,
+         metrics::EngineRegistry& engines);
   ~Worker() override;
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -48,6 +50,7 @@ class Worker : public model::ReplySink {
   const WorkerOptions& options() const { return options_; }
   metrics::Shard& metrics() { return metrics_; }
   const metrics::Shard& metrics() const { return metrics_; }
+  metrics::EngineRegistry& engines() { return engines_; }
 
   void start();
   void request_stop();  // any thread
@@ -74,6 +77,7 @@ class Worker : public model::ReplySink {
   int index_;
   WorkerOptions options_;
   std::atomic<std::int64_t>& open_connections_;
+  metrics::EngineRegistry& engines_;
   struct ev_loop* loop_;
   std::thread thread_;
   ev_async stop_{};

@@ -34,10 +34,13 @@ def free_port():
 class Agent:
     """One sticky-agent process on a free loopback port."""
 
-    def __init__(self, config_text=None):
+    def __init__(self, config_text=None, metrics=False):
         self.port = free_port()
         self.log = tempfile.TemporaryFile()
         args = [AGENT_BIN, "--listen", "127.0.0.1:%d" % self.port, "--threads", "2", "--log-level", "warn"]
+        self.metrics_port = free_port() if metrics else None
+        if metrics:
+            args += ["--metrics", "127.0.0.1:%d" % self.metrics_port]
         self.config = None
         if config_text is not None:
             self.config = tempfile.NamedTemporaryFile("w", suffix=".yaml")
@@ -54,6 +57,15 @@ class Agent:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("agent did not start:\n" + self.output())
                 time.sleep(0.05)
+
+    def metric_lines(self):
+        """The /metrics page, one line per item (the endpoint speaks HTTP/1.0: read to EOF)."""
+        with socket.create_connection(("127.0.0.1", self.metrics_port), timeout=IO_TIMEOUT) as s:
+            s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        return data.decode().split("\r\n\r\n", 1)[1].splitlines()
 
     def output(self):
         self.log.seek(0)
@@ -429,6 +441,37 @@ class LifecycleTest(Checks):
             held[0].close()
             time.sleep(0.2)  # the agent notices the close on its next loop turn
             self.assert_serves()
+        finally:
+            agent.close()
+
+    def test_connected_haproxy_engines_are_listed_by_engine_id(self):
+        # After a reload the old HAProxy keeps its engine-id while it drains: the gauge shows when
+        # it is gone. Health checks are not engines' connections.
+        agent = Agent(metrics=True)
+        type(self).agent = agent
+        try:
+            def engine_lines():
+                return sorted(l for l in agent.metric_lines() if l.startswith("sticky_haproxy_engine"))
+
+            old = [self.connect(), self.connect()]
+            for c in old:
+                c.handshake(**{"engine-id": "engine-old"})
+            new = self.connect()
+            new.handshake(**{"engine-id": "engine-new"})
+            probe = self.connect()
+            probe.send(w.hello(engine_id="engine-probe", healthcheck=True))
+            self.assertEqual(probe.read_frame().type, w.AGENT_HELLO)
+            self.assertEqual(engine_lines(), [
+                'sticky_haproxy_engine_connections{engine_id="engine-new"} 1',
+                'sticky_haproxy_engine_connections{engine_id="engine-old"} 2',
+                "sticky_haproxy_engines 2"])
+            for c in old:
+                c.close()
+            deadline = time.monotonic() + IO_TIMEOUT
+            while time.monotonic() < deadline and len(engine_lines()) != 2:
+                time.sleep(0.05)
+            self.assertEqual(engine_lines(), [
+                'sticky_haproxy_engine_connections{engine_id="engine-new"} 1', "sticky_haproxy_engines 1"])
         finally:
             agent.close()
 
