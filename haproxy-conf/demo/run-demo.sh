@@ -29,6 +29,14 @@ redis-server --bind 127.0.0.1 --port $((base + 20)) --save '' --appendonly no --
 pids+=($!)
 haproxy -f haproxy-conf/demo/servers.cfg -db >"$run/servers.log" 2>&1 &
 pids+=($!)
+# The application servers must listen before the nodes start: HAProxy marks a server DOWN on
+# its first failed check, and the agents (rightly) move clients away from it until it is UP.
+for addr in "$STICKY_S1_ADDR" "$STICKY_S2_ADDR" "$STICKY_S3_ADDR"; do
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/${addr%:*}/${addr#*:}") 2>/dev/null && break
+    sleep 0.05
+  done
+done
 head -c 48 /dev/urandom | base64 >"$run/demo-cookie.key"   # both nodes share the cookie secret
 
 start_node() {  # name http_port agent_port metrics_port
