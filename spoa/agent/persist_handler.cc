@@ -26,8 +26,7 @@ bool truthy_arg(const spop::Message& msg, std::string_view name) {
   return false;
 }
 
-// X-Forwarded-For header lines HAProxy may send: xff (the last line), xff2, xff3 (earlier ones).
-constexpr std::size_t kForwardedForLines = 3;
+constexpr std::size_t kForwardedForLines = PersistRequestHandler::kForwardedForLines;
 
 // The persist-req arguments, found in one pass over the message (names are HAProxy config, so
 // any order; an unknown name is ignored, a repeated one keeps its first value).
@@ -129,7 +128,8 @@ void PersistRequestHandler::on_message(const spop::Message& msg, model::Reply& r
 
 // "line3, line2, line1" (the earliest line first, as one header would read). A single line is used
 // in place; a chain that does not fit the buffer keeps only its last line (counted).
-std::string_view PersistRequestHandler::join_forwarded_for(const std::array<std::string_view, 3>& lines) {
+std::string_view PersistRequestHandler::join_forwarded_for(
+    const std::array<std::string_view, kForwardedForLines>& lines) {
   if (lines[1].empty() && lines[2].empty()) return lines[0];
   std::size_t len = 0;
   for (std::string_view l : lines) len += l.size() + 2;

@@ -57,6 +57,9 @@ class PersistWorkerState {
 
 class PersistRequestHandler final : public model::MessageHandler {
  public:
+  // X-Forwarded-For header lines HAProxy may send: xff (the last line), xff2, xff3 (earlier ones).
+  static constexpr std::size_t kForwardedForLines = 3;
+
   explicit PersistRequestHandler(PersistWorkerState& state) : state_(state) {}
   void on_message(const spop::Message& msg, model::Reply& reply) override;
 
@@ -69,7 +72,7 @@ class PersistRequestHandler final : public model::MessageHandler {
                  model::Reply& reply);
 
   // The X-Forwarded-For lines (last first) as one chain, earliest first; a view into xff_buf_.
-  std::string_view join_forwarded_for(const std::array<std::string_view, 3>& lines);
+  std::string_view join_forwarded_for(const std::array<std::string_view, kForwardedForLines>& lines);
 
   PersistWorkerState& state_;
   std::array<std::uint8_t, policy::kIdentityKeyCapacity> key_buf_{};

@@ -194,6 +194,23 @@ def get(port, path="/", headers=None, source=None):
         h.close()
 
 
+def parse_metrics(body):
+    values = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            values[name] = float(value)
+    return values
+
+
+def agent_metrics(port, host="127.0.0.1"):
+    h = Http(port, host=host, timeout=5)
+    try:
+        return parse_metrics(h.get("/metrics")[2])
+    finally:
+        h.close()
+
+
 def runtime_api(sock_path, command, timeout=5.0):
     """Sends one command to HAProxy's stats socket and returns its answer."""
     with socket.socket(socket.AF_UNIX) as s:

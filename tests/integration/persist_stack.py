@@ -4,7 +4,7 @@ import os
 import re
 import secrets
 
-from harness import CONF_DIR, free_port, wait_until, get
+from harness import CONF_DIR, agent_metrics, free_port, get, settled, wait_until
 
 
 def agent_config(stack, mode, extra_replacements=()):
@@ -58,3 +58,20 @@ def wait_reason(port, path="/", headers=None, timeout=15.0):
             return None
         return (status, h, body) if "x-sticky-reason" in h else None
     return wait_until(probe, timeout, what="agent decisions through HAProxy")
+
+
+def metric(metrics_port, name):
+    """One unlabelled metric of the agent's /metrics page; fails the caller if it is not exported."""
+    values = agent_metrics(metrics_port)
+    if name not in values:
+        raise AssertionError(f"{name} not exported")
+    return values[name]
+
+
+def message_counts(metrics_port):
+    """(persist-req, persist-res) messages the agent has handled, once its counters are settled
+    (workers publish them about once a second)."""
+    def read():
+        values = agent_metrics(metrics_port)
+        return values["sticky_request_messages_total"], values["sticky_response_messages_total"]
+    return settled(read, what="message counters")

@@ -5,7 +5,7 @@ import os
 import subprocess
 import time
 
-from harness import CONF_DIR, Http, Stack
+from harness import CONF_DIR, Http, Stack, agent_metrics  # noqa: F401 (agent_metrics: re-exported)
 from persist_stack import start_persist, wait_reason
 
 EDGES = "127.0.0.0/8\n"
@@ -36,23 +36,6 @@ def ask(port, tcip, host="127.0.0.1"):
     finally:
         h.close()
     return status, headers.get("x-server"), headers.get("x-sticky-reason"), headers.get("x-sticky-err")
-
-
-def parse_metrics(body):
-    values = {}
-    for line in body.decode().splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            values[name] = float(value)
-    return values
-
-
-def agent_metrics(port, host="127.0.0.1"):
-    h = Http(port, host=host, timeout=5)
-    try:
-        return parse_metrics(h.get("/metrics")[2])
-    finally:
-        h.close()
 
 
 def haproxy_cfg_reporting_spoe_errors(stack):

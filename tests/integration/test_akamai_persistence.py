@@ -2,10 +2,9 @@
 import collections
 import random
 import unittest
-import urllib.request
 
-from harness import Http, Stack, free_port, get, settled, wait_until
-from persist_stack import start_persist, wait_reason
+from harness import Http, Stack, free_port, get, wait_until
+from persist_stack import message_counts, metric, start_persist, wait_reason
 
 EDGES = "127.0.0.0/16\n"  # the "CDN": every test client inside 127.0.x.y is an edge
 
@@ -25,11 +24,7 @@ class TrueClientIp(unittest.TestCase):
         cls.stack.close()
 
     def metric(self, name):
-        body = urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).read().decode()
-        for line in body.splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-        raise AssertionError(f"{name} not exported")
+        return metric(self.metrics_port, name)
 
     def test_one_keepalive_connection_carrying_50_clients_pins_each_one(self):
         clients = [f"198.18.{i // 200}.{i % 200 + 1}" for i in range(50)]
@@ -52,14 +47,12 @@ class TrueClientIp(unittest.TestCase):
         clients = [f"198.19.7.{i}" for i in range(1, 11)]
         h = Http(self.port, source="127.0.0.1")
         pinned = {c: h.get("/", {"True-Client-IP": c})[1]["x-server"] for c in clients}
-        counts = lambda: (self.metric("sticky_request_messages_total"),  # noqa: E731
-                          self.metric("sticky_response_messages_total"))
-        requests0, responses0 = settled(counts, what="message counters")
+        requests0, responses0 = message_counts(self.metrics_port)
         for _ in range(10):
             for c in clients:
                 self.assertEqual(h.get("/", {"True-Client-IP": c})[1]["x-server"], pinned[c])
         h.close()
-        requests1, responses1 = settled(counts, what="message counters")
+        requests1, responses1 = message_counts(self.metrics_port)
         self.assertGreaterEqual(requests1, requests0 + 100)
         self.assertEqual(responses1, responses0)
 

@@ -4,8 +4,8 @@ import base64
 import re
 import unittest
 
-from harness import Stack, free_port, get, settled
-from persist_stack import start_persist, wait_reason
+from harness import Stack, free_port, get
+from persist_stack import message_counts, start_persist, wait_reason
 
 SERVERS = ("s1", "s2", "s3")
 
@@ -15,18 +15,24 @@ def cookie_from(headers, name="STKY"):
     return m.group(1) if m else None
 
 
-class InsertCookie(unittest.TestCase):
+class CookieStack(unittest.TestCase):
+    """haproxy-conf/cookie with its agent (metrics on), once per class."""
+    probe_path = "/"  # a path of the backend the class tests, to wait for the agent's answers
+
     @classmethod
     def setUpClass(cls):
         cls.stack = Stack()
         cls.metrics_port = free_port()
         cls.agent, cls.port, cls.env = start_persist(cls.stack, "cookie",
                                                      agent_args=("--metrics", f"127.0.0.1:{cls.metrics_port}"))
-        wait_reason(cls.port)
+        wait_reason(cls.port, cls.probe_path)
 
     @classmethod
     def tearDownClass(cls):
         cls.stack.close()
+
+
+class InsertCookie(CookieStack):
 
     def first_visit(self, path="/"):
         status, h, _ = get(self.port, path)
@@ -46,26 +52,17 @@ class InsertCookie(unittest.TestCase):
             # A fresh, valid cookie is not re-issued on every response.
             self.assertNotIn("set-cookie", h2)
 
-    def metric(self, name):
-        body = get(self.metrics_port, "/metrics")[2].decode()
-        for line in body.splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-        raise AssertionError(f"{name} not exported")
-
     def test_persist_res_goes_out_only_when_a_cookie_must_be_issued(self):
         # spoe-sticky.conf sends persist-res only with work to do. A first visit needs a cookie;
         # 20 visits with that valid cookie need nothing (the response SPOE round trip is skipped).
-        counts = lambda: (self.metric("sticky_request_messages_total"),  # noqa: E731
-                          self.metric("sticky_response_messages_total"))
-        requests0, responses0 = settled(counts, what="message counters")
+        requests0, responses0 = message_counts(self.metrics_port)
         server, ck, _ = self.first_visit("/count")
-        requests1, responses1 = settled(counts, what="message counters")
+        requests1, responses1 = message_counts(self.metrics_port)
         self.assertEqual((requests1, responses1), (requests0 + 1, responses0 + 1))
         for i in range(20):
             _, h, _ = get(self.port, f"/count/{i}", {"Cookie": f"STKY={ck}"})
             self.assertEqual(h["x-server"], server)
-        requests2, responses2 = settled(counts, what="message counters")
+        requests2, responses2 = message_counts(self.metrics_port)
         self.assertEqual(requests2, requests1 + 20)
         self.assertEqual(responses2, responses1)
 
@@ -117,35 +114,20 @@ class InsertCookie(unittest.TestCase):
             self.assertIn(h["x-server"], SERVERS)
 
 
-class LearnedAppCookie(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.stack = Stack()
-        cls.metrics_port = free_port()
-        cls.agent, cls.port, cls.env = start_persist(cls.stack, "cookie",
-                                                     agent_args=("--metrics", f"127.0.0.1:{cls.metrics_port}"))
-        wait_reason(cls.port, "/learn/x")
-
-    def counts(self):
-        body = get(self.metrics_port, "/metrics")[2].decode()
-        values = dict(line.rsplit(" ", 1) for line in body.splitlines() if line and not line.startswith("#"))
-        return float(values["sticky_request_messages_total"]), float(values["sticky_response_messages_total"])
+class LearnedAppCookie(CookieStack):
+    probe_path = "/learn/x"
 
     def test_persist_res_goes_out_only_when_a_session_cookie_is_set(self):
         # This backend issues no cookie of its own: only a response that sets JSESSIONID (or a
         # redispatch) has anything to teach the agent, so only the login costs a second round trip.
-        requests0, responses0 = settled(self.counts, what="message counters")
+        requests0, responses0 = message_counts(self.metrics_port)
         _, h, _ = get(self.port, "/learn/login?u=count", source="127.0.77.1")
         sid = re.search(r"JSESSIONID=([^;]+)", h["set-cookie"]).group(1)
         for j in range(10):
             _, h, _ = get(self.port, f"/learn/page/{j}", {"Cookie": f"JSESSIONID={sid}"}, source="127.0.78.1")
             self.assertEqual(h["x-sticky-reason"], "learned")
-        requests1, responses1 = settled(self.counts, what="message counters")
+        requests1, responses1 = message_counts(self.metrics_port)
         self.assertEqual((requests1 - requests0, responses1 - responses0), (11, 1))
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.stack.close()
 
     def test_learned_jsessionid_routes_to_the_issuing_server(self):
         sessions = []

@@ -28,23 +28,25 @@ std::optional<LookupResult> lookup_sync(struct ev_loop* loop, RedisClient& c, co
   return got;
 }
 
-// One redis-server and two agents' clients (A and B) on one loop, both connected.
-struct TwoClients {
+// One redis-server and the clients of agents A and (unless `count` is 1) B on one loop, connected.
+struct Clients {
   RedisProcess redis;
   Loop l;
   RedisCounters ca, cb;
   std::optional<RedisOptions> oa, ob;
   std::optional<RedisClient> a, b;
 
-  bool start() {
+  bool start(int count = 2) {
     if (!redis.start()) return false;
     oa = test::options_for(redis.port(), "A");
-    ob = test::options_for(redis.port(), "B");
     a.emplace(l.loop, *oa, ca);
-    b.emplace(l.loop, *ob, cb);
     a->start();
-    b->start();
-    return test::run_until(l.loop, [&] { return a->connected() && b->connected(); }, 3000);
+    if (count > 1) {
+      ob = test::options_for(redis.port(), "B");
+      b.emplace(l.loop, *ob, cb);
+      b->start();
+    }
+    return test::run_until(l.loop, [&] { return a->connected() && (!b || b->connected()); }, 3000);
   }
 };
 
@@ -52,7 +54,7 @@ struct TwoClients {
 
 TEST_CASE("A pin written by one client is found by another client's lookup", "[redis_client]") {
   REQUIRE_REDIS();
-  TwoClients two;
+  Clients two;
   REQUIRE(two.start());
 
   StickyRecord r = test::record(1, "A", "s7", 30000);
@@ -80,7 +82,7 @@ TEST_CASE("The conflict winner carries Redis's remaining TTL, not the stale expi
   // the value: its encoded expires_ms lies in the past. B losing the SET NX race must still get a
   // live winner, or adopting it would be refused as expired and B would keep its own pin.
   REQUIRE_REDIS();
-  TwoClients two;
+  Clients two;
   REQUIRE(two.start());
 
   StickyRecord old = test::record(6, "A", "s1");
@@ -106,23 +108,17 @@ TEST_CASE("The conflict winner carries Redis's remaining TTL, not the stale expi
 
 TEST_CASE("Lookup of a key nobody wrote reports not found", "[redis_client]") {
   REQUIRE_REDIS();
-  RedisProcess redis;
-  REQUIRE(redis.start());
-  Loop l;
-  RedisCounters c;
-  auto o = test::options_for(redis.port(), "A");
-  RedisClient a(l.loop, o, c);
-  a.start();
-  REQUIRE(test::run_until(l.loop, [&] { return a.connected(); }, 3000));
-  auto got = lookup_sync(l.loop, a, test::record(99, "A"));
+  Clients one;
+  REQUIRE(one.start(1));
+  auto got = lookup_sync(one.l.loop, *one.a, test::record(99, "A"));
   REQUIRE(got);
   CHECK(got->status == LookupStatus::NotFound);
-  CHECK(c.lookup_misses == 1);
+  CHECK(one.ca.lookup_misses == 1);
 }
 
 TEST_CASE("A second new pin for the same key hands the first writer's record to on_conflict", "[redis_client]") {
   REQUIRE_REDIS();
-  TwoClients two;
+  Clients two;
   REQUIRE(two.start());
 
   two.a->write_new(test::record(5, "A", "s1"), nullptr);
@@ -138,21 +134,15 @@ TEST_CASE("A second new pin for the same key hands the first writer's record to 
 
 TEST_CASE("A move overwrites the pin with the caller's bumped version", "[redis_client]") {
   REQUIRE_REDIS();
-  RedisProcess redis;
-  REQUIRE(redis.start());
-  Loop l;
-  RedisCounters c;
-  auto o = test::options_for(redis.port(), "A");
-  RedisClient a(l.loop, o, c);
-  a.start();
-  REQUIRE(test::run_until(l.loop, [&] { return a.connected(); }, 3000));
+  Clients one;
+  REQUIRE(one.start(1));
   StickyRecord r = test::record(6, "A", "s1");
-  a.write_new(r, nullptr);
+  one.a->write_new(r, nullptr);
   r.server = "s3";
   r.version = 2;
-  a.write_move(r);
-  REQUIRE(test::run_until(l.loop, [&] { return c.published == 2; }, 2000));
-  auto got = lookup_sync(l.loop, a, r);
+  one.a->write_move(r);
+  REQUIRE(test::run_until(one.l.loop, [&] { return one.ca.published == 2; }, 2000));
+  auto got = lookup_sync(one.l.loop, *one.a, r);
   REQUIRE(got);
   REQUIRE(got->status == LookupStatus::Found);
   CHECK(got->record.server == "s3");
@@ -161,50 +151,38 @@ TEST_CASE("A move overwrites the pin with the caller's bumped version", "[redis_
 
 TEST_CASE("Refresh extends the TTL, and writes the record back when Redis lost it", "[redis_client]") {
   REQUIRE_REDIS();
-  RedisProcess redis;
-  REQUIRE(redis.start());
-  Loop l;
-  RedisCounters c;
-  auto o = test::options_for(redis.port(), "A");
-  RedisClient a(l.loop, o, c);
-  a.start();
-  REQUIRE(test::run_until(l.loop, [&] { return a.connected(); }, 3000));
+  Clients one;
+  REQUIRE(one.start(1));
   StickyRecord r = test::record(7, "A", "s1", 5000);
   const std::string key = redis_key_of("t", r);
-  a.write_new(r, nullptr);
-  REQUIRE(test::run_until(l.loop, [&] { return c.published == 1; }, 2000));
-  CHECK(std::stoll(redis.cmd({"PTTL", key})) <= 5000);
+  one.a->write_new(r, nullptr);
+  REQUIRE(test::run_until(one.l.loop, [&] { return one.ca.published == 1; }, 2000));
+  CHECK(std::stoll(one.redis.cmd({"PTTL", key})) <= 5000);
 
   r.expires_ms = test::wall_ms() + 120000;
-  std::uint64_t replies = c.replies;
-  a.refresh_ttl(r);
-  REQUIRE(test::run_until(l.loop, [&] { return c.replies > replies; }, 2000));
-  CHECK(std::stoll(redis.cmd({"PTTL", key})) > 100000);
-  CHECK(c.recreated == 0);
+  std::uint64_t replies = one.ca.replies;
+  one.a->refresh_ttl(r);
+  REQUIRE(test::run_until(one.l.loop, [&] { return one.ca.replies > replies; }, 2000));
+  CHECK(std::stoll(one.redis.cmd({"PTTL", key})) > 100000);
+  CHECK(one.ca.recreated == 0);
 
-  redis.cmd({"DEL", key});
-  a.refresh_ttl(r);
-  REQUIRE(test::run_until(l.loop, [&] { return c.published == 2; }, 2000));
-  CHECK(c.recreated == 1);
-  CHECK(redis.cmd({"EXISTS", key}) == "1");
+  one.redis.cmd({"DEL", key});
+  one.a->refresh_ttl(r);
+  REQUIRE(test::run_until(one.l.loop, [&] { return one.ca.published == 2; }, 2000));
+  CHECK(one.ca.recreated == 1);
+  CHECK(one.redis.cmd({"EXISTS", key}) == "1");
 }
 
 TEST_CASE("A value that is not a sticky record is reported as malformed", "[redis_client]") {
   REQUIRE_REDIS();
-  RedisProcess redis;
-  REQUIRE(redis.start());
-  Loop l;
-  RedisCounters c;
-  auto o = test::options_for(redis.port(), "A");
-  RedisClient a(l.loop, o, c);
-  a.start();
-  REQUIRE(test::run_until(l.loop, [&] { return a.connected(); }, 3000));
+  Clients one;
+  REQUIRE(one.start(1));
   StickyRecord r = test::record(8, "A");
-  redis.cmd({"SET", redis_key_of("t", r), "not msgpack"});
-  auto got = lookup_sync(l.loop, a, r);
+  one.redis.cmd({"SET", redis_key_of("t", r), "not msgpack"});
+  auto got = lookup_sync(one.l.loop, *one.a, r);
   REQUIRE(got);
   CHECK(got->status == LookupStatus::Malformed);
-  CHECK(c.malformed == 1);
+  CHECK(one.ca.malformed == 1);
 }
 
 TEST_CASE("Lookups before any connection complete at once with unavailable", "[redis_client]") {
