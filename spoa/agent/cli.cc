@@ -13,9 +13,13 @@ const char* usage_text() {
          "Options:\n"
          "  --listen ADDR       listen on HOST:PORT, [IPv6]:PORT or unix:PATH (repeatable;\n"
          "                      default 127.0.0.1:12345, or agent.listen in the config)\n"
+         "  --socket-mode MODE  permission bits of unix sockets, octal (e.g. 0660)\n"
+         "  --socket-owner USER owner of unix sockets (name or uid; needs root)\n"
+         "  --socket-group GRP  group of unix sockets (name or gid, e.g. haproxy)\n"
          "  --threads N         worker threads (default: number of cores)\n"
          "  --config FILE       agent configuration (YAML); see haproxy-conf/agent/\n"
-         "  --check FILE        validate a configuration file and exit (0 = valid)\n"
+         "  --check FILE        validate a configuration file, with the other options given,\n"
+         "                      exactly as start-up does, and exit (0 = valid)\n"
          "  --metrics ADDR      serve Prometheus metrics on HOST:PORT (GET /metrics)\n"
          "  --log-level LEVEL   error, warn, info or debug (default info)\n"
          "  --version           print the version and exit\n"
@@ -59,6 +63,15 @@ bool parse_cli(int argc, const char* const* argv, CliOptions& out, std::string& 
         return false;
       }
       out.listen.push_back(std::move(a));
+    } else if (arg == "--socket-mode") {
+      if (!need_value(v)) return false;
+      out.socket_mode = std::string(v);
+    } else if (arg == "--socket-owner") {
+      if (!need_value(v)) return false;
+      out.socket_owner = std::string(v);
+    } else if (arg == "--socket-group") {
+      if (!need_value(v)) return false;
+      out.socket_group = std::string(v);
     } else if (arg == "--threads") {
       if (!need_value(v)) return false;
       int n = 0;

@@ -15,6 +15,10 @@ struct CliOptions {
   std::string config_path;
   std::string check_path;                 // --check: validate this config and exit
   std::string metrics_address;            // HOST:PORT for the Prometheus text endpoint
+  // Unix listeners: mode (octal), owner and group; empty = agent.socket_* in the config.
+  std::string socket_mode;
+  std::string socket_owner;
+  std::string socket_group;
   log::Level log_level = log::Level::Info;
   bool log_level_set = false;
   bool help = false;

@@ -1,7 +1,10 @@
 // sticky-agent: command line, wiring of the layers, and nothing else.
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -61,7 +64,66 @@ health::HealthPollerOptions health_options(const config::Config& cfg) {
   return o;
 }
 
-int check_config(const std::string& path) {
+// What start-up derives from the command line and the config besides the runtimes. Built by
+// resolve_startup(), the one validation both start-up and --check run.
+struct Startup {
+  io::ServerOptions server;
+  std::optional<io::ListenAddress> metrics;
+};
+
+bool resolve_startup(const agent::CliOptions& cli, const config::Config& cfg, Startup& out,
+                     std::vector<std::string>& errors) {
+  const std::size_t before = errors.size();
+  std::string error;
+  out.server.listen = cli.listen;
+  if (out.server.listen.empty()) {
+    for (const auto& text : cfg.agent.listen) {
+      io::ListenAddress a;
+      if (io::parse_listen_address(text, a, error)) out.server.listen.push_back(a);
+      else errors.push_back("agent.listen: " + error);
+    }
+  }
+  auto pick = [](const std::string& flag, const std::string& key) { return flag.empty() ? key : flag; };
+  if (!io::parse_socket_access(pick(cli.socket_mode, cfg.agent.socket_mode),
+                               pick(cli.socket_owner, cfg.agent.socket_owner),
+                               pick(cli.socket_group, cfg.agent.socket_group), out.server.unix_access, error))
+    errors.push_back("unix sockets: " + error);
+  const std::string metrics_address = pick(cli.metrics_address, cfg.agent.metrics);
+  if (!metrics_address.empty()) {
+    io::ListenAddress ma;
+    if (!io::parse_listen_address(metrics_address, ma, error)) errors.push_back("metrics address: " + error);
+    else if (ma.kind != io::ListenAddress::Kind::Tcp)
+      errors.push_back("metrics address: expected HOST:PORT, got '" + metrics_address + "'");
+    else out.metrics = ma;
+  }
+  out.server.threads = cli.threads > 0 ? cli.threads : static_cast<int>(cfg.agent.threads);
+  out.server.worker.max_frame_size = cfg.agent.max_frame_size;
+  out.server.worker.max_connections = cfg.agent.max_connections;
+  return errors.size() == before;
+}
+
+// Raises the soft descriptor limit to the hard one: each connection is one descriptor, and at
+// the limit accept() fails. Returns a warning when max_connections cannot fit, else "".
+std::string raise_fd_limit(std::uint64_t max_connections) {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return "";
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  // Listeners, Redis links, the runtime API, metrics clients and logs need some too.
+  constexpr std::uint64_t kSpare = 64;
+  if (rl.rlim_cur != RLIM_INFINITY && max_connections + kSpare > rl.rlim_cur)
+    return "agent.max_connections is " + std::to_string(max_connections) + " but the descriptor limit is " +
+           std::to_string(rl.rlim_cur) + " (ulimit -n / LimitNOFILE=): connections beyond about " +
+           std::to_string(rl.rlim_cur > kSpare ? rl.rlim_cur - kSpare : 0) +
+           " will wait in the backlog; raise the limit to at least " + std::to_string(max_connections + kSpare);
+  return "";
+}
+
+int check_config(const agent::CliOptions& cli) {
+  const std::string& path = cli.check_path;
   config::LoadResult r = config::load_file(path);
   for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   for (const auto& e : r.errors) std::fprintf(stderr, "error: %s\n", e.c_str());
@@ -69,6 +131,8 @@ int check_config(const std::string& path) {
   std::vector<std::string> errors, warnings;
   auto rt = agent::PersistRuntime::build(r.config, errors);
   auto hs = agent::HsafRuntime::build(r.config, errors, warnings);
+  Startup startup;
+  resolve_startup(cli, r.config, startup, errors);
   for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   for (const auto& e : errors) std::fprintf(stderr, "error: %s\n", e.c_str());
   if (!errors.empty()) return 1;
@@ -94,7 +158,7 @@ int main(int argc, char** argv) {
     std::printf("sticky-agent %s (SPOP 2.0)\n", STICKY_AGENT_VERSION);
     return 0;
   }
-  if (!cli.check_path.empty()) return check_config(cli.check_path);
+  if (!cli.check_path.empty()) return check_config(cli);
 
   config::Config cfg;
   if (!cli.config_path.empty()) {
@@ -113,11 +177,14 @@ int main(int argc, char** argv) {
   std::vector<std::string> errors, warnings;
   std::unique_ptr<agent::PersistRuntime> persist = agent::PersistRuntime::build(cfg, errors);
   std::unique_ptr<agent::HsafRuntime> hsaf_rt = agent::HsafRuntime::build(cfg, errors, warnings);
+  Startup startup;
+  const bool resolved = resolve_startup(cli, cfg, startup, errors);
   for (const auto& w : warnings) STICKY_LOG(Warn, "%s", w.c_str());
-  if (!persist || !hsaf_rt) {
+  if (!persist || !hsaf_rt || !resolved) {
     for (const auto& e : errors) STICKY_LOG(Error, "%s", e.c_str());
     return 1;
   }
+  if (const std::string w = raise_fd_limit(cfg.agent.max_connections); !w.empty()) STICKY_LOG(Warn, "%s", w.c_str());
 
   // HAProxy's view of its servers: polled in the background, rebuilt into per-backend views.
   health::HealthPoller poller(health_options(cfg));
@@ -132,22 +199,7 @@ int main(int argc, char** argv) {
   poller.start();
   follower.start();
 
-  io::ServerOptions options;
-  options.listen = cli.listen;
-  if (options.listen.empty()) {
-    for (const auto& text : cfg.agent.listen) {
-      io::ListenAddress a;
-      if (!io::parse_listen_address(text, a, error)) {
-        STICKY_LOG(Error, "agent.listen: %s", error.c_str());
-        return 1;
-      }
-      options.listen.push_back(a);
-    }
-  }
-  options.threads = cli.threads > 0 ? cli.threads : static_cast<int>(cfg.agent.threads);
-  options.worker.max_frame_size = cfg.agent.max_frame_size;
-  options.worker.max_connections = cfg.agent.max_connections;
-
+  const io::ServerOptions& options = startup.server;
   io::Server server(options);
   if (!server.open(error)) {
     STICKY_LOG(Error, "cannot listen: %s", error.c_str());
@@ -210,14 +262,8 @@ int main(int argc, char** argv) {
   });
 
   std::unique_ptr<io::MetricsHttp> metrics_http;
-  const std::string metrics_address = !cli.metrics_address.empty() ? cli.metrics_address : cfg.agent.metrics;
-  if (!metrics_address.empty()) {
-    io::ListenAddress ma;
-    if (!io::parse_listen_address(metrics_address, ma, error)) {
-      STICKY_LOG(Error, "metrics address: %s", error.c_str());
-      return 1;
-    }
-    metrics_http = std::make_unique<io::MetricsHttp>(ma, [&server, &persist, &hsaf_rt, &shared] {
+  if (startup.metrics) {
+    metrics_http = std::make_unique<io::MetricsHttp>(*startup.metrics, [&server, &persist, &hsaf_rt, &shared] {
       std::vector<const metrics::Shard*> shards;
       for (const auto& w : server.workers()) shards.push_back(&w->metrics());
       return metrics::render_prometheus(shards, {[&persist](std::string& out) {

@@ -22,6 +22,10 @@ enum class LogLevel : std::uint8_t { Error, Warn, Info, Debug };
 struct AgentSection {
   // "host:port", "[v6]:port" or "unix:/path".
   std::vector<std::string> listen{"127.0.0.1:12345"};
+  // Unix listeners only: octal mode ("0660") and owner/group (names or numbers); empty = as created.
+  std::string socket_mode;
+  std::string socket_owner;
+  std::string socket_group;
   std::uint32_t threads = 0;  // 0 = one per core
   LogLevel log_level = LogLevel::Info;
   std::string metrics;  // Prometheus endpoint "host:port"; empty = disabled

@@ -29,6 +29,12 @@ constexpr EnumName<LogLevel> kLogLevels[] = {
 constexpr Field<AgentSection> kAgentFields[] = {
     {.name = "listen", .type = FieldType::AddressList, .target = &AgentSection::listen, .unix_ok = true,
      .help = "addresses HAProxy's SPOE connects to: host:port, [v6]:port or unix:/path"},
+    {.name = "socket_mode", .type = FieldType::String, .target = &AgentSection::socket_mode,
+     .help = "permission bits of the unix sockets, octal (e.g. '0660'); absent = 0777 minus the umask"},
+    {.name = "socket_owner", .type = FieldType::String, .target = &AgentSection::socket_owner,
+     .help = "owner of the unix sockets: user name or uid (the agent must run as root to change it)"},
+    {.name = "socket_group", .type = FieldType::String, .target = &AgentSection::socket_group,
+     .help = "group of the unix sockets: group name or gid (e.g. haproxy)"},
     {.name = "threads", .type = FieldType::Uint, .target = &AgentSection::threads, .max = 1024,
      .help = "worker threads; 0 = one per core"},
     {.name = "log_level", .type = FieldType::Custom,

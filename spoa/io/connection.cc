@@ -20,8 +20,8 @@ namespace sticky::io {
 
 using metrics::Counter;
 
-Connection::Connection(Worker& worker, int fd, std::uint64_t id)
-    : worker_(worker), fd_(fd), id_(id), max_frame_size_(worker.options().max_frame_size) {
+Connection::Connection(Worker& worker, int fd, std::uint64_t id, bool reserve)
+    : worker_(worker), fd_(fd), id_(id), reserve_(reserve), max_frame_size_(worker.options().max_frame_size) {
   // Room for one maximal frame plus its length: the splitter never waits for more than that.
   in_.resize(4 + static_cast<std::size_t>(max_frame_size_) + 4096);
   out_.resize(2 * (4 + static_cast<std::size_t>(max_frame_size_)));
@@ -63,12 +63,16 @@ void Connection::on_timer(struct ev_loop*, ev_timer* w, int) {
   static_cast<Connection*>(w->data)->on_timeout();
 }
 
+double Connection::hello_timeout() const {
+  return reserve_ ? worker_.options().reserve_hello_timeout : worker_.options().hello_timeout;
+}
+
 // One timer serves three deadlines; which one applies depends on the state.
 void Connection::arm_timer() {
   if (state_ == State::Closing) return;  // disconnect() armed the drain grace period: keep it
   const WorkerOptions& o = worker_.options();
   double deadline;
-  if (state_ == State::AwaitHello) deadline = accepted_at_ + o.hello_timeout;
+  if (state_ == State::AwaitHello) deadline = accepted_at_ + hello_timeout();
   else if (in_len_ > 0) deadline = partial_since_ + o.frame_timeout;
   else if (o.idle_timeout > 0 && inflight_ == 0) deadline = last_progress_ + o.idle_timeout;
   else deadline = ev_now(worker_.loop()) + std::max(1.0, o.frame_timeout);
@@ -92,7 +96,12 @@ void Connection::on_timeout() {
     close_now();
     return;
   }
-  if (state_ == State::AwaitHello && now >= accepted_at_ + o.hello_timeout) {
+  if (state_ == State::AwaitHello && now >= accepted_at_ + hello_timeout()) {
+    if (reserve_) {  // over the cap and silent: refused as before, without a word
+      worker_.metrics().inc(Counter::connections_refused_limit);
+      close_now();
+      return;
+    }
     worker_.metrics().inc(Counter::timeouts_hello);
     fail(spop::Status::Timeout, "no HAPROXY-HELLO in time");
     return;
@@ -209,6 +218,11 @@ void Connection::handle_hello(const spop::Frame& f) {
     fail(res.status, res.detail);
     return;
   }
+  if (reserve_ && !hello.healthcheck) {
+    worker_.metrics().inc(Counter::connections_refused_limit);
+    disconnect(spop::Status::Resource, "max_connections reached");
+    return;
+  }
   engine_id_.assign(hello.engine_id);
   healthcheck_ = hello.healthcheck;
   // The AGENT-HELLO is written with the size we just agreed on, in one write (3.2+ resets
@@ -220,6 +234,7 @@ void Connection::handle_hello(const spop::Frame& f) {
   max_frame_size_ = neg.max_frame_size;
   if (healthcheck_) {
     worker_.metrics().inc(Counter::healthchecks);
+    if (reserve_) worker_.metrics().inc(Counter::healthchecks_over_limit);
     state_ = State::Closing;  // the probe only wants the HELLO; close once it is written
     worker_.schedule_flush(this);
     return;

@@ -31,7 +31,8 @@ class Connection {
     Closed,
   };
 
-  Connection(Worker& worker, int fd, std::uint64_t id);
+  // `reserve`: taken beyond max_connections; only a health check is served (see handle_hello).
+  Connection(Worker& worker, int fd, std::uint64_t id, bool reserve = false);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -40,6 +41,7 @@ class Connection {
   std::uint64_t id() const { return id_; }
   State state() const { return state_; }
   std::uint32_t inflight() const { return inflight_; }
+  bool reserve() const { return reserve_; }
 
   // A reply for one of our NOTIFYs has no holds left: encode its ACK.
   void complete(const model::Reply& reply);
@@ -69,12 +71,14 @@ class Connection {
   void commit_out(std::size_t n);
   void update_io_interest();
   void arm_timer();
+  double hello_timeout() const;
 
   Worker& worker_;
   int fd_;
   std::uint64_t id_;
   State state_ = State::AwaitHello;
   bool healthcheck_ = false;
+  bool reserve_ = false;
   bool shutting_down_ = false;
   bool reading_paused_ = false;
   bool processing_ = false;  // inside process_input()

@@ -4,13 +4,22 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <charconv>
+#include <climits>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <vector>
 
 namespace sticky::io {
 
@@ -78,18 +87,175 @@ static int fail(std::string& error, const std::string& what, int fd) {
   return -1;
 }
 
-int open_listener(const ListenAddress& a, bool reuse_port, std::string& error) {
+namespace {
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// Numbers are taken as ids as they are; names are looked up (files, LDAP... whatever NSS says).
+bool resolve_id(const std::string& text, bool group, unsigned& out, std::string& error) {
+  if (all_digits(text)) {
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    if (ec == std::errc() && p == text.data() + text.size() && out != static_cast<unsigned>(-1)) return true;
+    error = std::string(group ? "socket group" : "socket owner") + " '" + text + "' is not a valid id";
+    return false;
+  }
+  std::vector<char> buf(16384);
+  while (group) {
+    struct group g{}, *found = nullptr;
+    const int rc = ::getgrnam_r(text.c_str(), &g, buf.data(), buf.size(), &found);
+    if (rc == ERANGE && buf.size() < (1u << 20)) {
+      buf.resize(buf.size() * 4);
+      continue;
+    }
+    if (found == nullptr) {
+      error = "socket group '" + text + "': no such group";
+      return false;
+    }
+    out = found->gr_gid;
+    return true;
+  }
+  for (;;) {
+    struct passwd pw{}, *found = nullptr;
+    const int rc = ::getpwnam_r(text.c_str(), &pw, buf.data(), buf.size(), &found);
+    if (rc == ERANGE && buf.size() < (1u << 20)) {
+      buf.resize(buf.size() * 4);
+      continue;
+    }
+    if (found == nullptr) {
+      error = "socket owner '" + text + "': no such user";
+      return false;
+    }
+    out = found->pw_uid;
+    return true;
+  }
+}
+
+sockaddr_un unix_sockaddr(const std::string& path) {
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::memcpy(sa.sun_path, path.c_str(), std::min(path.size() + 1, sizeof sa.sun_path - 1));
+  return sa;
+}
+
+// The address as one canonical string: the directory of a unix path resolved (the socket itself
+// may not exist yet), the TCP wildcards folded into "*".
+std::string claim_key(const ListenAddress& a) {
   if (a.kind == ListenAddress::Kind::Unix) {
+    const std::size_t slash = a.path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : a.path.substr(0, slash));
+    const std::string base = slash == std::string::npos ? a.path : a.path.substr(slash + 1);
+    char resolved[PATH_MAX];
+    if (::realpath(dir.c_str(), resolved) == nullptr) return "unix:" + a.path;
+    const std::string d = resolved;
+    return "unix:" + (d == "/" ? d : d + "/") + base;
+  }
+  const std::string host = (a.host == "0.0.0.0" || a.host == "::") ? "*" : a.host;
+  return "tcp:" + host + ":" + std::to_string(a.port);
+}
+
+}  // namespace
+
+bool parse_socket_access(const std::string& mode, const std::string& owner, const std::string& group,
+                         UnixSocketAccess& out, std::string& error) {
+  out = UnixSocketAccess{};
+  if (!mode.empty()) {
+    unsigned m = 0;
+    auto [p, ec] = std::from_chars(mode.data(), mode.data() + mode.size(), m, 8);
+    if (ec != std::errc() || p != mode.data() + mode.size() || m > 0777 || mode.size() > 4) {
+      error = "socket mode must be octal permission bits such as 0660, got '" + mode + "'";
+      return false;
+    }
+    out.mode = static_cast<int>(m);
+  }
+  unsigned id = 0;
+  if (!owner.empty()) {
+    if (!resolve_id(owner, false, id, error)) return false;
+    out.uid = static_cast<uid_t>(id);
+  }
+  if (!group.empty()) {
+    if (!resolve_id(group, true, id, error)) return false;
+    out.gid = static_cast<gid_t>(id);
+  }
+  return true;
+}
+
+int claim_address(const ListenAddress& a, std::string& error) {
+  std::string name = "sticky-agent/" + claim_key(a);
+  if (name.size() > sizeof(sockaddr_un{}.sun_path) - 2) {
+    std::uint64_t h = 1469598103934665603ULL;  // FNV-1a: only has to be stable and spread
+    for (unsigned char c : name) h = (h ^ c) * 1099511628211ULL;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    name = "sticky-agent/h/" + std::string(hex);
+  }
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::memcpy(sa.sun_path + 1, name.data(), name.size());  // sun_path[0] = 0: abstract namespace
+  const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail(error, "socket(claim " + a.text + ")", -1);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), len) == 0) {
+    // Listening lets a refused agent ask who holds the address (SO_PEERCRED below).
+    ::listen(fd, 64);
+    return fd;
+  }
+  if (errno != EADDRINUSE) return fail(error, "bind(claim " + a.text + ")", fd);
+  ::close(fd);
+  std::string who = "another sticky-agent";
+  const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (probe >= 0) {
+    ucred cred{};
+    socklen_t clen = sizeof cred;
+    if (::connect(probe, reinterpret_cast<sockaddr*>(&sa), len) == 0 &&
+        ::getsockopt(probe, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0 && cred.pid > 0)
+      who += " (pid " + std::to_string(cred.pid) + ")";
+    ::close(probe);
+  }
+  error = a.text + " is already served by " + who + ": stop it first or listen elsewhere";
+  return -1;
+}
+
+int open_listener(const ListenAddress& a, bool reuse_port, std::string& error, const UnixSocketAccess& access) {
+  if (a.kind == ListenAddress::Kind::Unix) {
+    sockaddr_un sa = unix_sockaddr(a.path);
+    struct stat st{};
+    if (::lstat(a.path.c_str(), &st) == 0) {
+      // Never replace another kind of file, nor a socket some live process still listens on;
+      // a socket nobody answers on is what a killed agent leaves behind: replace it.
+      if (!S_ISSOCK(st.st_mode)) {
+        error = a.text + ": the path exists and is not a socket; not replacing it";
+        return -1;
+      }
+      const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (probe < 0) return fail(error, "socket(" + a.text + ")", -1);
+      const int rc = ::connect(probe, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+      const int e = errno;
+      ::close(probe);
+      if (rc == 0 || e == EAGAIN) {
+        error = a.text + " is already served by another process (it accepts connections): stop it first "
+                         "or listen elsewhere";
+        return -1;
+      }
+      if (e == ECONNREFUSED) ::unlink(a.path.c_str());
+    }
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return fail(error, "socket(" + a.text + ")", -1);
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    std::memcpy(sa.sun_path, a.path.c_str(), a.path.size() + 1);
-    struct stat st{};
-    // Replace a stale socket left by a previous run, but never any other kind of file.
-    if (::lstat(a.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(a.path.c_str());
     if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0)
       return fail(error, "bind(" + a.text + ")", fd);
+    // Before listen(): until then every connect is refused, so nobody gets in with the wrong mode.
+    if (access.mode >= 0 && ::chmod(a.path.c_str(), static_cast<mode_t>(access.mode)) < 0) {
+      fail(error, "chmod(" + a.text + ")", fd);
+      ::unlink(a.path.c_str());
+      return -1;
+    }
+    if ((access.uid != static_cast<uid_t>(-1) || access.gid != static_cast<gid_t>(-1)) &&
+        ::chown(a.path.c_str(), access.uid, access.gid) < 0) {
+      fail(error, "chown(" + a.text + ")", fd);
+      ::unlink(a.path.c_str());
+      return -1;
+    }
     if (::listen(fd, 1024) < 0) return fail(error, "listen(" + a.text + ")", fd);
     return fd;
   }

@@ -34,6 +34,7 @@ Server::~Server() {
   workers_.clear();
   for (int fd : shared_fds_) ::close(fd);
   for (const auto& p : unix_paths_) ::unlink(p.c_str());
+  for (int fd : claim_fds_) ::close(fd);  // after the unlinks: a successor may now take the paths
   if (wake_pipe_[0] >= 0) {
     ::close(wake_pipe_[0]);
     ::close(wake_pipe_[1]);
@@ -48,8 +49,14 @@ bool Server::open(std::string& error) {
   for (int i = 0; i < options_.threads; ++i)
     workers_.push_back(std::make_unique<Worker>(i, options_.worker, open_connections_, engines_));
   for (auto& a : options_.listen) {
+    // Port 0 asks the kernel for a port nobody uses: nothing to claim.
+    if (a.kind == ListenAddress::Kind::Unix || a.port != 0) {
+      const int claim = claim_address(a, error);
+      if (claim < 0) return false;
+      claim_fds_.push_back(claim);
+    }
     if (a.kind == ListenAddress::Kind::Unix) {
-      const int fd = open_listener(a, false, error);
+      const int fd = open_listener(a, false, error, options_.unix_access);
       if (fd < 0) return false;
       shared_fds_.push_back(fd);
       unix_paths_.push_back(a.path);

@@ -15,6 +15,7 @@ namespace sticky::io {
 struct ServerOptions {
   std::vector<ListenAddress> listen;
   int threads = 0;  // 0 = number of cores
+  UnixSocketAccess unix_access;  // mode/owner/group of every unix listener
   WorkerOptions worker;
 };
 
@@ -45,6 +46,7 @@ class Server {
   std::vector<int> shared_fds_;
   std::vector<std::uint16_t> ports_;
   std::vector<std::string> unix_paths_;
+  std::vector<int> claim_fds_;  // one per address: a second agent on it is refused
   int wake_pipe_[2] = {-1, -1};
 };
 

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -32,6 +33,9 @@ Worker::Worker(int index, const WorkerOptions& options, std::atomic<std::int64_t
   ev_prepare_start(loop_, &prepare_);
   ev_init(&grace_, &Worker::on_grace);
   grace_.data = this;
+  ev_init(&accept_resume_, &Worker::on_accept_resume);
+  accept_resume_.data = this;
+  spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 Worker::~Worker() {
@@ -42,6 +46,8 @@ Worker::~Worker() {
     ev_io_stop(loop_, &l->watcher);
     if (!l->shared) ::close(l->fd);
   }
+  ev_timer_stop(loop_, &accept_resume_);
+  if (spare_fd_ >= 0) ::close(spare_fd_);
   owned_.clear();  // per-worker clients may hold watchers on the loop
   ev_loop_destroy(loop_);
 }
@@ -79,28 +85,81 @@ void Worker::accept_from(int listen_fd) {
     const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE) {
+        out_of_descriptors(listen_fd, errno);
+        return;
+      }
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
         metrics_.inc(Counter::io_errors);
         STICKY_LOG(Warn, "worker %d: accept failed: %s", index_, std::strerror(errno));
       }
       return;
     }
+    bool reserve = false;
     if (open_connections_.fetch_add(1, std::memory_order_relaxed) >= options_.max_connections) {
       open_connections_.fetch_sub(1, std::memory_order_relaxed);
-      metrics_.inc(Counter::connections_refused_limit);
-      ::close(fd);
-      continue;
+      // At the cap, a few more may still prove to be health checks (see Connection::handle_hello):
+      // refusing those would mark the agent DOWN in HAProxy while it serves at full capacity.
+      if (reserve_open_ >= options_.healthcheck_reserve) {
+        metrics_.inc(Counter::connections_refused_limit);
+        ::close(fd);
+        continue;
+      }
+      reserve = true;
+      ++reserve_open_;
     }
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // fails harmlessly on unix sockets
-    metrics_.inc(Counter::connections_accepted);
-    metrics_.connections_open.fetch_add(1, std::memory_order_relaxed);
+    if (!reserve) {
+      metrics_.inc(Counter::connections_accepted);
+      metrics_.connections_open.fetch_add(1, std::memory_order_relaxed);
+    }
     const std::uint64_t id = ++next_id_;
-    auto conn = std::make_unique<Connection>(*this, fd, id);
+    auto conn = std::make_unique<Connection>(*this, fd, id, reserve);
     Connection* raw = conn.get();
     connections_.emplace(id, std::move(conn));
     raw->start();
   }
+}
+
+// At the descriptor limit the listener stays readable, and retrying at once spun a core and
+// logged a million lines in seconds. Instead: accept and close one waiting connection with the
+// spare descriptor (its client learns at once rather than waiting in the backlog), pause
+// accepting briefly, and log at most once a second for the whole process.
+void Worker::out_of_descriptors(int listen_fd, int error) {
+  metrics_.inc(Counter::accept_fd_exhausted);
+  if (spare_fd_ >= 0) {
+    ::close(spare_fd_);
+    const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) {
+      ::close(fd);
+      metrics_.inc(Counter::connections_refused_limit);
+    }
+    spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+  for (auto& l : listeners_) ev_io_stop(loop_, &l->watcher);
+  if (!ev_is_active(&accept_resume_)) {
+    ev_timer_set(&accept_resume_, options_.accept_pause, 0.);
+    ev_timer_start(loop_, &accept_resume_);
+  }
+  static std::atomic<std::int64_t> last_report_ms{0};
+  static std::atomic<std::uint64_t> unreported{0};
+  unreported.fetch_add(1, std::memory_order_relaxed);
+  const auto now_ms = static_cast<std::int64_t>(ev_time() * 1000.0);
+  std::int64_t last = last_report_ms.load(std::memory_order_relaxed);
+  if (now_ms - last >= 1000 && last_report_ms.compare_exchange_strong(last, now_ms)) {
+    const unsigned long long n = unreported.exchange(0, std::memory_order_relaxed);
+    STICKY_LOG(Warn,
+               "accept: %s (%llu times since the last report); pausing accepts for %.0f ms. Raise the "
+               "descriptor limit (ulimit -n, LimitNOFILE=) or lower agent.max_connections",
+               std::strerror(error), n, options_.accept_pause * 1000.0);
+  }
+}
+
+void Worker::on_accept_resume(struct ev_loop*, ev_timer* w, int) {
+  auto* self = static_cast<Worker*>(w->data);
+  if (self->stopping_) return;
+  for (auto& l : self->listeners_) ev_io_start(self->loop_, &l->watcher);
 }
 
 model::Reply* Worker::acquire_reply() {
@@ -136,11 +195,16 @@ void Worker::schedule_flush(Connection* c) {
 void Worker::connection_closed(Connection* c) {
   auto it = connections_.find(c->id());
   if (it == connections_.end()) return;
+  const bool reserve = c->reserve();
   dead_.push_back(std::move(it->second));
   connections_.erase(it);
-  open_connections_.fetch_sub(1, std::memory_order_relaxed);
-  metrics_.connections_open.fetch_sub(1, std::memory_order_relaxed);
-  metrics_.inc(Counter::connections_closed);
+  if (reserve) {
+    --reserve_open_;
+  } else {
+    open_connections_.fetch_sub(1, std::memory_order_relaxed);
+    metrics_.connections_open.fetch_sub(1, std::memory_order_relaxed);
+    metrics_.inc(Counter::connections_closed);
+  }
   if (stopping_) maybe_finish_shutdown();
 }
 
@@ -163,6 +227,7 @@ void Worker::on_stop(struct ev_loop*, ev_async* w, int) {
 void Worker::begin_shutdown() {
   if (stopping_) return;
   stopping_ = true;
+  ev_timer_stop(loop_, &accept_resume_);
   for (auto& l : listeners_) ev_io_stop(loop_, &l->watcher);
   std::vector<Connection*> all;
   for (auto& [id, c] : connections_) all.push_back(c.get());

@@ -29,6 +29,11 @@ struct WorkerOptions {
   std::size_t max_out_bytes = 4u << 20;   // buffered output per connection before reads pause
   double shutdown_grace = 5.0;            // seconds to finish in-flight work on SIGTERM
   std::int64_t max_connections = 10000;   // across all workers
+  // Beyond max_connections each worker still takes this many connections, for HAProxy's health
+  // checks only (option spop-check): a check HELLO is answered, anything else refused.
+  std::uint32_t healthcheck_reserve = 8;
+  double reserve_hello_timeout = 1.0;     // seconds a reserve connection may take to say HELLO
+  double accept_pause = 0.1;              // seconds accepting pauses when out of descriptors
 };
 
 class Worker : public model::ReplySink {
@@ -70,7 +75,9 @@ class Worker : public model::ReplySink {
   static void on_stop(struct ev_loop* loop, ev_async* w, int revents);
   static void on_prepare(struct ev_loop* loop, ev_prepare* w, int revents);
   static void on_grace(struct ev_loop* loop, ev_timer* w, int revents);
+  static void on_accept_resume(struct ev_loop* loop, ev_timer* w, int revents);
   void accept_from(int fd);
+  void out_of_descriptors(int listen_fd, int error);
   void begin_shutdown();
   void maybe_finish_shutdown();
 
@@ -83,6 +90,9 @@ class Worker : public model::ReplySink {
   ev_async stop_{};
   ev_prepare prepare_{};
   ev_timer grace_{};
+  ev_timer accept_resume_{};  // accepting paused: out of descriptors
+  int spare_fd_ = -1;         // freed at EMFILE to accept and close one waiting connection
+  std::uint32_t reserve_open_ = 0;  // connections taken beyond max_connections (health checks)
   bool stopping_ = false;
 
   struct Listener {

@@ -10,7 +10,9 @@ namespace sticky::metrics {
 
 #define STICKY_CORE_COUNTERS(X)                                                                  \
   X(connections_accepted, "SPOP connections accepted")                                         \
-  X(connections_refused_limit, "connections closed at once: max_connections reached")         \
+  X(connections_refused_limit, "connections refused: max_connections reached")                \
+  X(healthchecks_over_limit, "health checks answered at max_connections, from the check reserve") \
+  X(accept_fd_exhausted, "accepts failed for lack of descriptors (EMFILE/ENFILE); accepting paused") \
   X(connections_closed, "SPOP connections closed, for any reason")                             \
   X(hello_received, "HAPROXY-HELLO frames handled")                                            \
   X(healthchecks, "health-check HELLOs answered (option spop-check)")                          \
