@@ -194,6 +194,7 @@ int main(int argc, char** argv) {
                                      const std::string& name = b.engine->options().name;
                                      if (const auto& set = view.find(name)) persist->publish_servers(name, set);
                                    }
+                                   if (auto* sync = persist->table_sync()) sync->follow(view);
                                  },
                                  [&hsaf_rt](const health::ServerView& view) { hsaf_rt->follow(view); }});
   poller.start();

@@ -70,6 +70,17 @@ struct RequestArgs {
   std::string_view backend() const { return be && be->value.is_text() ? be->value.bytes : std::string_view{}; }
 };
 
+policy::ClientFacts client_facts(const RequestArgs& args, std::string_view forwarded_for) {
+  policy::ClientFacts facts;
+  if (args.src && (args.src->value.type == spop::DataType::Ipv4 || args.src->value.type == spop::DataType::Ipv6))
+    facts.source = as_bytes(args.src->value.bytes);
+  facts.true_client_ip = args.tcip;
+  facts.forwarded_for = forwarded_for;
+  facts.agent_cookie = args.ck;
+  facts.app_cookie = args.app;
+  return facts;
+}
+
 }  // namespace
 
 void share_write(PersistWorkerState& state, const PinWrite& w) {
@@ -106,13 +117,7 @@ void PersistRequestHandler::on_message(const spop::Message& msg, model::Reply& r
     ++state_.handler.no_view;  // no server list yet (runtime API not answered, no static servers)
     return;
   }
-  policy::ClientFacts facts;
-  if (args.src && (args.src->value.type == spop::DataType::Ipv4 || args.src->value.type == spop::DataType::Ipv6))
-    facts.source = as_bytes(args.src->value.bytes);
-  facts.true_client_ip = args.tcip;
-  facts.forwarded_for = join_forwarded_for(args.xff);
-  facts.agent_cookie = args.ck;
-  facts.app_cookie = args.app;
+  const policy::ClientFacts facts = client_facts(args, join_forwarded_for(args.xff));
 
   // With Redis reachable, a client unknown here may be known to another agent: ask first.
   const policy::OnMiss on_miss =
@@ -229,6 +234,19 @@ void PersistResponseHandler::on_message(const spop::Message& msg, model::Reply& 
     }
   }
   PersistBackend& backend = state_.runtime().backend(be);
+  if (facts.kind == policy::IdentityKind::None && facts.picked.empty()) {
+    // The fast path: HAProxy served the request from its own stick table and the agent was not
+    // asked, so no token came back. The request's facts (as HAProxy kept them) name the client.
+    const RequestArgs args(msg);
+    const policy::ClientFacts client = client_facts(args, args.xff.front());
+    if (!client.source.empty() || !client.true_client_ip.empty() || !client.forwarded_for.empty() ||
+        !client.app_cookie.empty()) {
+      const policy::Identity id = backend.engine->identify(client, state_.now_ms(), key_buf_, state_.counters);
+      facts.kind = id.kind;
+      facts.key = id.key;
+      ++state_.handler.table_hit_moves;
+    }
+  }
   const policy::ResponseOutcome r =
       backend.engine->learn(facts, *view, state_.now_ms(), cookie_buf_, state_.counters);
   if (!r.set_cookie.empty()) reply.actions().set_string("set_cookie", r.set_cookie);

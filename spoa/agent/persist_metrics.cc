@@ -42,6 +42,9 @@ void render_persist_metrics(PersistRuntime& runtime, std::string& out) {
       {"sticky_xff_too_long_total", "X-Forwarded-For chains over the hop limit", id.xff_too_long},
       {"sticky_xff_lines_too_long_total", "X-Forwarded-For lines over 4 KiB together (only the last line used)",
        t.handler.xff_lines_too_long},
+      {"sticky_fast_path_moves_total",
+       "Responses served elsewhere than HAProxy's own stick table said (fast path): the agent followed",
+       t.handler.table_hit_moves},
       {"sticky_xff_all_trusted_total", "X-Forwarded-For chains whose every hop is a trusted proxy (leftmost used)",
        id.xff_all_trusted},
       {"sticky_app_cookie_too_long_total", "application cookies longer than a key (not used for persistence)",
@@ -80,6 +83,14 @@ void render_persist_metrics(PersistRuntime& runtime, std::string& out) {
       {"ignored_expired", tc.remote_ignored_expired},
   };
   for (const auto& [outcome, v] : remote) labelled(out, "sticky_table_remote_total", "outcome", outcome, v);
+  if (const HaproxyTableSync* sync = runtime.table_sync()) {
+    metrics::append_metric(out, "sticky_haproxy_table_clears_total", "counter",
+                           "servers whose pins were cleared from HAProxy's stick table (fast path) on DOWN/MAINT",
+                           static_cast<double>(sync->clears()));
+    metrics::append_metric(out, "sticky_haproxy_table_clear_failures_total", "counter",
+                           "runtime API clear table commands that failed (retried at the next change)",
+                           static_cast<double>(sync->failures()));
+  }
 }
 
 void render_hsaf_metrics(const HsafRuntime& runtime, std::string& out) {
@@ -113,6 +124,9 @@ void render_redis_metrics(const SharedStore& shared, std::string& out) {
        c.switch_master_events},
       {"sticky_redis_commands_total", "counter", "commands sent to Redis", c.commands_sent},
       {"sticky_redis_errors_total", "counter", "error or missing replies from Redis", c.errors},
+      {"sticky_redis_permission_errors_total", "counter",
+       "ACL or authentication refusals from Redis (NOPERM, WRONGPASS, NOAUTH): fix the ACL, see the log",
+       c.permission_errors},
       {"sticky_redis_timeouts_total", "counter", "Redis commands past their deadline", c.timeouts},
       {"sticky_redis_writes_total", "counter", "pins written (new, move, refresh)", c.writes},
       {"sticky_redis_queued_total", "counter", "writes queued while Redis was unavailable", c.queued},

@@ -1,6 +1,7 @@
 // Builds the persistence engines from the agent config and keeps their server views current.
 #include "agent/persist_runtime.h"
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
 
@@ -162,6 +163,20 @@ std::unique_ptr<PersistRuntime> PersistRuntime::build(const config::Config& cfg,
     rt->backends_.push_back(std::move(pb));
   }
   if (!errors.empty()) return nullptr;
+  // Fast path: HAProxy caches pins in its own stick tables; servers leaving clear theirs.
+  std::vector<HaproxyTableSync::Target> tables;
+  for (const config::Backend& b : cfg.backends)
+    if (!b.haproxy_table.empty()) tables.push_back({b.name, b.haproxy_table});
+  if (!tables.empty()) {
+    if (cfg.haproxy.runtime_api.empty())
+      errors.push_back(cfg.source + ": haproxy_table needs haproxy.runtime_api (the agent clears pins through it)");
+    const std::string endpoint = cfg.haproxy.runtime_api;
+    const auto timeout = std::chrono::milliseconds(cfg.haproxy.api_timeout.count());
+    rt->table_sync_ = std::make_unique<HaproxyTableSync>(
+        std::move(tables), [endpoint, timeout](const std::string& command) {
+          return health::runtime_api_query(endpoint, command, timeout);
+        });
+  }
   return rt;
 }
 
@@ -216,6 +231,7 @@ void PersistRuntime::merge_counters(policy::PersistCounters& from, HandlerCounte
   totals_.handler.requests += handler.requests;
   totals_.handler.responses += handler.responses;
   totals_.handler.xff_lines_too_long += handler.xff_lines_too_long;
+  totals_.handler.table_hit_moves += handler.table_hit_moves;
   from = policy::PersistCounters{};
   handler = HandlerCounters{};
 }

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/haproxy_table_sync.h"
 #include "agent/view_slot.h"
 #include "config/config.h"
 #include "policy/persist_engine.h"
@@ -29,6 +30,9 @@ struct HandlerCounters {
   std::uint64_t deferred = 0;         // decisions that waited for a Redis lookup
   std::uint64_t shared_hits = 0;      // ...and found the pin there
   std::uint64_t xff_lines_too_long = 0;  // X-Forwarded-For lines over 4 KiB together: last line used alone
+  // persist-res for a request HAProxy served from its own stick table (the fast path) elsewhere
+  // than the table said: the agent derived the client's identity from the response's facts.
+  std::uint64_t table_hit_moves = 0;
 };
 
 // Counters summed over workers; workers publish their plain counters here about once a second.
@@ -48,6 +52,9 @@ class PersistRuntime {
   PersistBackend& backend(int index) { return *backends_[static_cast<std::size_t>(index)]; }
   std::size_t size() const { return backends_.size(); }
   policy::StickyTable& table() { return *table_; }
+  // Null unless a backend names its HAProxy stick table (haproxy_table): the fast path.
+  HaproxyTableSync* table_sync() { return table_sync_.get(); }
+  const HaproxyTableSync* table_sync() const { return table_sync_.get(); }
 
   // Any thread: HAProxy's view of a backend changed. Rebuilds the view if the set is new.
   void publish_servers(std::string_view backend, policy::ServerSetPtr servers);
@@ -61,6 +68,7 @@ class PersistRuntime {
   std::vector<std::unique_ptr<PersistBackend>> backends_;
   std::unique_ptr<policy::StickyTable> table_;
   std::unique_ptr<policy::ServerRegistry> registry_;
+  std::unique_ptr<HaproxyTableSync> table_sync_;
   std::mutex rebuild_mutex_;
   mutable std::mutex totals_mutex_;
   PersistTotals totals_;

@@ -262,6 +262,9 @@ constexpr Field<Backend> kBackendFields[] = {
      .help = "client address from X-Forwarded-For behind trusted proxies"},
     {.name = "source", .type = FieldType::Custom, .target = &parse_source,
      .help = "client subnet of the connection's source address"},
+    {.name = "haproxy_table", .type = FieldType::Name, .target = &Backend::haproxy_table,
+     .help = "HAProxy stick table that caches this backend's pins (fast path): the agent clears "
+             "the pins of a server going DOWN or MAINT there through the runtime API"},
 };
 
 bool configured(const Backend& b, IdentitySource s) {

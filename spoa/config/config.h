@@ -46,7 +46,7 @@ struct RedisSection {
   std::string user;           // ACL user; empty = default user
   std::string password_file;  // content, trailing newline stripped, is the password
   std::string password;       // inline password (accepted with a warning)
-  std::string cluster = "sticky";  // key namespace <cluster>:<backend>:<kind>:<key>
+  std::string cluster = "sticky";  // keys sticky:<cluster>:<backend>:<kind>:<key>, channel sticky:<cluster>
   std::string node_id;             // defaults to the host name
   Duration lookup_deadline{3};
   Duration connect_timeout{500};
@@ -112,6 +112,10 @@ struct Backend {
   std::optional<TrueClientIpSection> true_client_ip;
   std::optional<ForwardedForSection> forwarded_for;
   std::optional<SourceSection> source;
+  // The HAProxy stick table caching this backend's pins (the fast path in haproxy-conf/akamai/
+  // haproxy-fast.cfg), or empty. The agent clears the pins of a server that goes DOWN or MAINT
+  // there, through the runtime API, so HAProxy asks it where those clients go.
+  std::string haproxy_table;
 };
 
 enum class HsafInputMode : std::uint8_t { Url, Custom };

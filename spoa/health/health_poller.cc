@@ -9,7 +9,9 @@ namespace {
 bool same_servers(const std::vector<policy::Server>& a, const std::vector<policy::Server>& b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
-    if (a[i].name != b[i].name || a[i].weight != b[i].weight || a[i].state != b[i].state) return false;
+    if (a[i].name != b[i].name || a[i].weight != b[i].weight || a[i].state != b[i].state ||
+        a[i].haproxy_id != b[i].haproxy_id)
+      return false;
   return true;
 }
 

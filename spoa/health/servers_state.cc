@@ -80,6 +80,8 @@ ServersStateResult fail(StateParseError e, std::size_t line, std::string detail)
 enum Column : std::size_t { kBeName, kSrvName, kOpState, kAdminState, kUweight, kColumnCount };
 constexpr std::array<std::string_view, kColumnCount> kColumnNames = {"be_name", "srv_name", "srv_op_state",
                                                                      "srv_admin_state", "srv_uweight"};
+// Read when present (every version so far has it); only the fast path's table clearing needs it.
+constexpr std::string_view kSrvIdColumn = "srv_id";
 
 }  // namespace
 
@@ -110,6 +112,8 @@ ServersStateResult parse_servers_state(std::string_view text) {
     if (i == header.size()) return fail(StateParseError::MissingColumn, lines.number(), std::string(kColumnNames[c]));
     at[c] = i;
   }
+  std::size_t id_at = 0;
+  while (id_at < header.size() && header[id_at] != kSrvIdColumn) ++id_at;
 
   ServersStateResult result;
   std::size_t current = 0;  // index of the backend the previous line belonged to
@@ -141,7 +145,10 @@ ServersStateResult parse_servers_state(std::string_view text) {
     for (const policy::Server& s : servers)
       if (s.name == name)
         return fail(StateParseError::DuplicateServer, lines.number(), std::string(backend) + "/" + std::string(name));
-    servers.push_back({std::string(name), weight, server_state_from_bits(static_cast<OpState>(op), admin)});
+    std::uint32_t id = 0;
+    if (id_at < header.size() && !to_u32(fields[id_at], id))
+      return fail(StateParseError::BadNumber, lines.number(), "srv_id '" + std::string(fields[id_at]) + "'");
+    servers.push_back({std::string(name), weight, server_state_from_bits(static_cast<OpState>(op), admin), id});
   }
   return result;
 }

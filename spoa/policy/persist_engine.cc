@@ -99,6 +99,11 @@ RemoteOutcome PersistEngine::adopt(const RemotePin& pin, std::int64_t now_ms, bo
   return table_.apply_remote(key, e, now_ms, authoritative);
 }
 
+Identity PersistEngine::identify(const ClientFacts& facts, std::int64_t now_ms, std::span<std::uint8_t> key_buf,
+                                 PersistCounters& counters) const {
+  return fallback_resolver_.resolve(facts, now_ms / 1000, key_buf, counters.identity);
+}
+
 RequestDecision PersistEngine::decide(const ClientFacts& facts, const BackendView& view,
                                       std::int64_t now_ms, std::span<std::uint8_t> key_buf,
                                       PersistCounters& counters, OnMiss on_miss) {

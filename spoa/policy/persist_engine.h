@@ -143,6 +143,12 @@ class PersistEngine {
                          std::span<std::uint8_t> key_buf, PersistCounters& counters,
                          OnMiss on_miss = OnMiss::Place);
 
+  // The table identity of a request the agent did not decide (HAProxy served it from its own
+  // stick table, the fast path): what decide() keys such a client by, the agent cookie aside
+  // (a cookie names a server, not a table entry). Pure; counts identity outcomes.
+  Identity identify(const ClientFacts& facts, std::int64_t now_ms, std::span<std::uint8_t> key_buf,
+                    PersistCounters& counters) const;
+
   // Merges a pin from another agent into the local table (the higher version wins; see
   // StickyTable::apply_remote), or replaces the local pin outright when `authoritative` (the
   // store says another agent pinned this client first). Thread-safe.

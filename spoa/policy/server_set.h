@@ -23,6 +23,7 @@ struct Server {
   std::string name;         // HAProxy's server name: the value handed to `use-server`
   std::uint32_t weight = 1; // HAProxy's effective weight; 0 behaves as drain
   ServerState state = ServerState::Up;
+  std::uint32_t haproxy_id = 0;  // HAProxy's server id (srv_id, what stick tables store); 0 = unknown
 
   // May a client with no pin be placed here?
   bool accepts_new() const { return state == ServerState::Up && weight > 0; }

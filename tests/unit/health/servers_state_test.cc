@@ -57,6 +57,18 @@ TEST_CASE("a fresh HAProxy dump gives each backend's servers with state and weig
   CHECK(server(r, "app", "s4").state == ServerState::Down);   // failing health check
   CHECK(server(r, "app", "s5").state == ServerState::Down);   // tracks the failing s4
   CHECK(server(r, "cache_east", "c2").state == ServerState::Up);
+  // srv_id: what HAProxy's stick tables store (the fast path's pins are cleared by it).
+  CHECK(server(r, "app", "s1").haproxy_id == 1);
+  CHECK(server(r, "app", "s4").haproxy_id == 4);
+}
+
+TEST_CASE("a dump without srv_id gives id 0; a bad srv_id is refused", "[servers_state]") {
+  const std::string header = "1\n# be_name srv_name srv_op_state srv_admin_state srv_uweight\n";
+  ServersStateResult r = parse_servers_state(header + "app s1 2 0 1\n");
+  REQUIRE(r.ok());
+  CHECK(server(r, "app", "s1").haproxy_id == 0);
+  r = parse_servers_state("1\n# be_name srv_id srv_name srv_op_state srv_admin_state srv_uweight\napp x s1 2 0 1\n");
+  CHECK(r.error == StateParseError::BadNumber);
 }
 
 TEST_CASE("maint, drain, inherited maint and weight 0 set through the socket are read back", "[servers_state]") {

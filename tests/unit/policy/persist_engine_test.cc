@@ -283,6 +283,33 @@ TEST_CASE("When HAProxy serves elsewhere than the agent said, the table follows"
   CHECK(name_of(*v, fx.decide(*v, tci("203.0.113.77"))) == other);
 }
 
+TEST_CASE("A move seen only on the response (fast path: the agent was not asked) is learned by identity",
+          "[persist_engine]") {
+  Fixture fx(true);
+  auto v = fx.engine->make_view(make_set(three_up(), 1));
+  const RequestDecision d = fx.decide(*v, tci("203.0.113.78"));
+  const std::string picked = name_of(*v, d);
+  const std::string other = picked == "s1" ? "s2" : "s1";
+  std::array<std::uint8_t, kIdentityKeyCapacity> buf{};
+  // The response carries the request's facts, not the agent's token: identify() must key the
+  // client exactly as decide() did (the agent cookie left aside: it names a server, not an entry).
+  const Identity id = fx.engine->identify(tci("203.0.113.78"), kNow, buf, fx.counters);
+  REQUIRE(id.kind == d.identity.kind);
+  CHECK(std::vector<std::uint8_t>(id.key.begin(), id.key.end()) ==
+        std::vector<std::uint8_t>(d.identity.key.begin(), d.identity.key.end()));
+  ResponseFacts rf;
+  rf.served = other;
+  rf.kind = id.kind;
+  rf.key = id.key;
+  const ResponseOutcome out = fx.engine->learn(rf, *v, kNow, fx.cookie, fx.counters);
+  CHECK(out.write_count == 1);
+  CHECK(name_of(*v, fx.decide(*v, tci("203.0.113.78"))) == other);
+  // From outside the CDN ranges the header is not believed, exactly as on the request.
+  ClientFacts spoofed = tci("203.0.113.78");
+  spoofed.source = Bytes(kHome, 4);
+  CHECK(fx.engine->identify(spoofed, kNow, buf, fx.counters).kind == IdentityKind::Source);
+}
+
 TEST_CASE("Identity tokens round trip and reject anything else", "[persist_engine]") {
   const std::uint8_t ip[4] = {203, 0, 113, 2};
   char buf[64];
