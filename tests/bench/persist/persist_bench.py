@@ -4,54 +4,46 @@ vs HAProxy + sticky-agent doing the same job, in one HAProxy process, alternatin
 A varying True-Client-IP per request (wrk + Lua). The agent's table is first filled with
 --prefill distinct clients (default 1,000,000), then measured.
 
-Prints req/s both ways, the ratio, p50/p99, and the agent's CPU microseconds per request.
+Two ways to use the agent, both as haproxy-conf/akamai ships them (the backend rules and SPOE file
+are read from there):
+  --path spoe   haproxy.cfg + spoe-sticky.conf: every request asks the agent over SPOE.
+  --path fast   haproxy-fast.cfg + spoe-sticky-fast.conf: HAProxy keeps the agent's pins in its
+                own stick table and asks only on a miss or when a pin is due for confirmation.
+--returning N draws the measured clients from N clients that both frontends have already seen
+(a warm-up pass), so returning clients are measured; 0 draws from --prefill clients, most of them
+new to HAProxy's tables.
+
+Prints req/s both ways, the ratio, p50/p99, the agent's and HAProxy's CPU microseconds per request,
+and SPOE frames per request. --haproxy BIN picks the HAProxy; --matrix runs every available one.
 """
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "integration"))
 sys.path.insert(0, os.path.join(HERE, "..", "core"))
-from harness import AGENT_BIN, Stack, free_port, get, proc_cpu_seconds, wait_until  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, ".."))
+import haproxy_versions  # noqa: E402
+from harness import AGENT_BIN, CONF_DIR, Stack, agent_metrics, free_port, get, proc_cpu_seconds, wait_until  # noqa: E402
 from e2e_bench import parse_wrk  # noqa: E402
 
 # The SPOP load generator (tests/bench/core/spop_load.cc), built next to the agent.
 SPOP_LOAD = os.path.join(os.path.dirname(AGENT_BIN), "..", "..", "tests", "bench", "core", "spop_load")
 
-SPOE = """
-[sticky]
-spoe-agent sticky-agent
-    messages persist-req{res_msg}
-    option var-prefix stk
-    option set-on-error err
-    option continue-on-error
-    register-var-names srv reason key ckok set_cookie
-    no option send-frag-payload
-    timeout hello 500ms
-    timeout idle 30s
-    timeout processing 100ms
-    use-backend sticky_agents
-spoe-message persist-req
-    args be=be_name src=src tcip=req.hdr(True-Client-IP,1)
-    event on-backend-http-request
-"""
-
-# The response message as haproxy-conf/akamai ships it (only on a redispatch), or on every response.
-RESPONSE = {
-    "when-needed": "event on-http-response if { var(txn.stk.key) -m found } !{ srv_name,strcmp(txn.stk.srv) eq 0 }",
-    "always": "event on-http-response",
+SHIPPED = {
+    "spoe": ("haproxy.cfg", "spoe-sticky.conf"),
+    "fast": ("haproxy-fast.cfg", "spoe-sticky-fast.conf"),
 }
-RESPONSE_MSG = """spoe-message persist-res
-    args be=be_name srv=srv_name pick=var(txn.stk.srv) key=var(txn.stk.key)
-    {event}
-"""
 
 CFG = """
 global
     nbthread 1
+    stats socket {sock} mode 600 level admin
 defaults
     mode http
     timeout connect 2s
@@ -70,11 +62,7 @@ backend app_native
     server s1 127.0.0.1:{p_srv}
     server s2 127.0.0.1:{p_srv}
     server s3 127.0.0.1:{p_srv}
-backend app
-    balance roundrobin
-    filter spoe engine sticky config {spoe}
-    use-server %[var(txn.stk.srv)] if {{ var(txn.stk.srv) -m found }}
-    http-response set-header X-Reason %[var(txn.stk.reason)] if {{ var(txn.stk.reason) -m found }}
+{agent_backend}
     server s1 127.0.0.1:{p_srv}
     server s2 127.0.0.1:{p_srv}
     server s3 127.0.0.1:{p_srv}
@@ -89,13 +77,30 @@ listen origin
 """
 
 AGENT = """
+haproxy:
+  runtime_api: unix:{sock}
+  poll_interval: 1s
 backends:
   - name: app
     identity: [true_client_ip, source]
     capacity: 2000000
-    servers: [{{name: s1, weight: 1}}, {{name: s2, weight: 1}}, {{name: s3, weight: 1}}]
-    true_client_ip: {{trusted: ["127.0.0.0/8"]}}
+    {table}servers: [{{name: s1, weight: 1}}, {{name: s2, weight: 1}}, {{name: s3, weight: 1}}]
+    true_client_ip: {{trusted: ["127.0.0.0/8"], mask_v4: 32, mask_v6: 128}}
+    source: {{mask_v4: 24, mask_v6: 64}}
 """
+
+
+def shipped_backend(path, spoe, edges):
+    """The `backend app` section of the shipped haproxy-conf/akamai config, without its servers
+    and retries (the bench adds its own), pointed at this run's SPOE file and edges list."""
+    with open(os.path.join(CONF_DIR, "akamai", path)) as f:
+        text = f.read()
+    section = re.search(r"^backend app\n(.*?)(?=^\S)", text, re.M | re.S).group(0)
+    keep = [line for line in section.splitlines()
+            if not re.match(r"\s+(server|retries)\s", line) and "set-timeout" not in line]
+    body = "\n".join(keep).rstrip()
+    body = re.sub(r'"\$\{STICKY_CONF_DIR\}/[\w.-]+"', spoe, body)
+    return body.replace('"${STICKY_EDGES_FILE}"', edges)
 
 
 def wrk(port, conns, seconds, env):
@@ -105,36 +110,62 @@ def wrk(port, conns, seconds, env):
     return parse_wrk(out.stdout)
 
 
+def warm(port, clients, conns):
+    """Sends every client of 0..clients-1 once through `port` (sequential ids, several wrk runs)."""
+    done = 0
+    while done < clients:
+        env = {"STICKY_CLIENTS": str(clients), "STICKY_SEQUENTIAL": "1", "STICKY_OFFSET": str(done)}
+        _, total, _ = wrk(port, conns, max(1, min(10, (clients - done) // 20000 + 1)), env)
+        done += total
+
+
+def spoe_counts(metrics_port):
+    """(NOTIFY frames, SPOP connections accepted) so far."""
+    m = agent_metrics(metrics_port)
+    return m.get("sticky_notify_received_total", 0.0), m.get("sticky_connections_accepted_total", 0.0)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--prefill", type=int, default=1_000_000)
-    ap.add_argument("--response-message", choices=["when-needed", "always", "off"], default="when-needed",
-                    help="persist-res as shipped (only on redispatch), on every response, or not declared")
+    ap.add_argument("--path", choices=sorted(SHIPPED), default="spoe",
+                    help="spoe: the agent asked on every request; fast: HAProxy's table in front")
+    ap.add_argument("--returning", type=int, default=0,
+                    help="measure N returning clients (warmed through both frontends first); 0: draw from --prefill")
     ap.add_argument("--unix", action="store_true", help="agent on a unix socket instead of TCP loopback")
     ap.add_argument("--agent-maxconn", type=int, default=0,
                     help="maxconn on HAProxy's agent server line (0: none): fewer connections, more pipelining")
+    haproxy_versions.add_arguments(ap)
     args = ap.parse_args()
+    if args.matrix:
+        return print_matrix(haproxy_versions.run_matrix(os.path.abspath(__file__), sys.argv[1:]), args)
+    version = haproxy_versions.use(args.haproxy)
+
     with Stack(prefix="sticky-pbench-") as st:
         ports = dict(p_native=free_port(), p_agent=free_port(), p_srv=free_port(), p_spoa=free_port(),
                      p_metrics=free_port())
-        res_msg = "" if args.response_message == "off" else " persist-res"
-        spoe_text = SPOE.format(res_msg=res_msg)
-        if res_msg:
-            spoe_text += RESPONSE_MSG.format(event=RESPONSE[args.response_message])
-        spoe = st.write("spoe.conf", spoe_text)
-        agent_cfg = st.write("agent.yaml", AGENT.format())
+        cfg_name, spoe_name = SHIPPED[args.path]
+        with open(os.path.join(CONF_DIR, "akamai", spoe_name)) as f:
+            spoe = st.write("spoe.conf", f.read())
+        edges = st.write("edges.txt", "127.0.0.0/8\n")
+        sock = st.path("haproxy.sock")
+        table = "haproxy_table: app\n    " if args.path == "fast" else ""
+        agent_cfg = st.write("agent.yaml", AGENT.format(sock=sock, table=table))
         agent_args = ["--threads", "1", "--config", agent_cfg, "--metrics", f"127.0.0.1:{ports['p_metrics']}"]
         if args.unix:
             agent_args += ["--listen", f"unix:{st.path('agent.sock')}"]
         agent = st.start_agent(*agent_args, port=ports["p_spoa"])
         agent_addr = f"unix@{st.path('agent.sock')}" if args.unix else f"127.0.0.1:{ports['p_spoa']}"
         opts = f" maxconn {args.agent_maxconn}" if args.agent_maxconn else ""
-        cfg = st.write("haproxy.cfg", CFG.format(spoe=spoe, agent_addr=agent_addr, agent_server_opts=opts, **ports))
+        backend = shipped_backend(cfg_name, spoe, edges)
+        cfg = st.write("haproxy.cfg", CFG.format(agent_backend=backend, agent_addr=agent_addr, sock=sock,
+                                                 agent_server_opts=opts, **ports))
         haproxy = st.start_haproxy(cfg, {}, wait_ports=[ports["p_native"], ports["p_agent"]])
-        wait_until(lambda: "x-reason" in get(ports["p_agent"])[1], what="agent answering")
+        wait_until(lambda: "x-sticky-reason" in get(ports["p_agent"], headers={"True-Client-IP": "1.2.3.4"})[1],
+                   what="agent answering")
         rss0 = rss_kb(agent.pid)
         if args.prefill and os.path.exists(SPOP_LOAD):
             # Straight to the agent over SPOP (the same persist-req message HAProxy sends): seconds
@@ -145,21 +176,25 @@ def main():
             done = args.prefill
         elif args.prefill:
             done = 0
-            while done < args.prefill:
-                env = {"STICKY_CLIENTS": str(args.prefill), "STICKY_SEQUENTIAL": "1", "STICKY_OFFSET": str(done)}
-                _, total, _ = wrk(ports["p_agent"], args.connections, 10, env)
-                done += total
+            warm(ports["p_agent"], args.prefill, args.connections)
+            done = args.prefill
         if args.prefill:
             entries = table_entries(ports["p_metrics"])
             print(f"prefill: {done} requests, {entries:.0f} table entries; "
                   f"agent RSS {rss0 / 1024:.0f} MB -> {rss_kb(agent.pid) / 1024:.0f} MB", flush=True)
-        env = {"STICKY_CLIENTS": str(max(args.prefill, 1000))}
+        clients = args.returning or max(args.prefill, 1000)
+        if args.returning:
+            # Both tables (HAProxy's native one, and the fast path's or the agent's) learn the set.
+            for port in (ports["p_native"], ports["p_agent"]):
+                warm(port, args.returning, args.connections)
+        env = {"STICKY_CLIENTS": str(clients)}
         res = {"native": [], "agent": []}
-        cpu = []
+        cpu, frames, conns = [], [], []
         hap = {"native": [], "agent": []}
         for r in range(args.rounds):
             for name in (["agent", "native"] if r % 2 == 0 else ["native", "agent"]):
                 port = ports["p_agent"] if name == "agent" else ports["p_native"]
+                f0 = spoe_counts(ports["p_metrics"]) if name == "agent" else (0, 0)
                 c0, h0 = proc_cpu_seconds(agent.pid), proc_cpu_seconds(haproxy.pid)
                 rps, total, lat = wrk(port, args.connections, args.seconds, env)
                 c1, h1 = proc_cpu_seconds(agent.pid), proc_cpu_seconds(haproxy.pid)
@@ -167,20 +202,44 @@ def main():
                 hap[name].append((h1 - h0) * 1e6 / total)
                 if name == "agent":
                     cpu.append((c1 - c0) * 1e6 / total)
+                    time.sleep(1.2)  # workers publish their counters about once a second
+                    f1 = spoe_counts(ports["p_metrics"])
+                    frames.append((f1[0] - f0[0]) / total)
+                    conns.append((f1[1] - f0[1]) / total)
     med = statistics.median
     ra, rn = med([x[0] for x in res["agent"]]), med([x[0] for x in res["native"]])
-    print(f"True-Client-IP persistence, {args.connections} connections, {args.rounds} alternating rounds of "
-          f"{args.seconds}s, clients drawn from {max(args.prefill, 1000)} (persist-res {args.response_message}; HAProxy 1 thread, agent 1 thread on "
-          f"{'a unix socket' if args.unix else 'TCP loopback'}"
+    print(f"True-Client-IP persistence on HAProxy {version}, path {args.path}, {args.connections} connections, "
+          f"{args.rounds} alternating rounds of {args.seconds}s, clients drawn from {clients}"
+          f"{' returning (warmed)' if args.returning else ''}; agent table {args.prefill} prefilled "
+          f"(HAProxy 1 thread, agent 1 thread on {'a unix socket' if args.unix else 'TCP loopback'}"
           f"{f', agent server maxconn {args.agent_maxconn}' if args.agent_maxconn else ''})")
     for name, r in (("native stick table", rn), ("sticky-agent", ra)):
         key = "native" if name.startswith("native") else "agent"
         print(f"  {name:20s} req/s median {r:9.0f}   p50 {med([x[1]['50'] for x in res[key]]):.3f} ms"
               f"   p99 {med([x[1]['99'] for x in res[key]]):.3f} ms")
-    print(f"  ratio agent/native  {ra / rn:.3f}   (target >= 0.90)")
+    print(f"  ratio agent/native  {ra / rn:.3f}   (rounds: "
+          + ", ".join(f"{a[0] / n[0]:.3f}" for a, n in zip(res["agent"], res["native"])) + ")")
     print(f"  agent CPU per request median {med(cpu):.2f} us (rounds: {', '.join(f'{c:.2f}' for c in cpu)})")
+    print(f"  SPOE frames per request median {med(frames):.3f}, agent connections accepted per request {med(conns):.4f}")
     print(f"  HAProxy CPU per request median: native stick table {med(hap['native']):.2f} us,"
-          f" with the SPOE filter {med(hap['agent']):.2f} us")
+          f" with the agent {med(hap['agent']):.2f} us")
+    haproxy_versions.report({"version": version, "path": args.path, "native_rps": rn, "agent_rps": ra,
+                             "ratio": ra / rn, "agent_us": med(cpu), "frames": med(frames), "conns": med(conns),
+                             "hap_native_us": med(hap["native"]), "hap_agent_us": med(hap["agent"])})
+
+
+def print_matrix(rows, args):
+    print(f"\nmatrix: path {args.path}, {args.connections} connections, {args.rounds} rounds of {args.seconds}s, "
+          f"{'returning ' + str(args.returning) if args.returning else 'clients from ' + str(args.prefill)}")
+    print("| HAProxy | native req/s | agent req/s | ratio | agent CPU/request | SPOE frames/request | "
+          "HAProxy CPU/request native -> with agent |")
+    print("|---|---|---|---|---|---|---|")
+    for version, r in rows:
+        if r is None:
+            print(f"| {version} | failed | | | | | |")
+            continue
+        print(f"| {version} | {r['native_rps']:,.0f} | {r['agent_rps']:,.0f} | {r['ratio']:.3f} | "
+              f"{r['agent_us']:.2f} us | {r['frames']:.3f} | {r['hap_native_us']:.1f} -> {r['hap_agent_us']:.1f} us |")
 
 
 def table_entries(metrics_port):
