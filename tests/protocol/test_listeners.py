@@ -38,8 +38,10 @@ class Proc:
         self.log = tempfile.TemporaryFile()
         preexec = None
         if nofile is not None:
+            soft, hard = nofile if isinstance(nofile, tuple) else (nofile, nofile)
+
             def preexec():
-                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+                resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
         self.proc = subprocess.Popen([AGENT_BIN, *args], stdout=self.log, stderr=subprocess.STDOUT,
                                      preexec_fn=preexec)
         self.pid = self.proc.pid
@@ -311,6 +313,8 @@ class AcceptAtTheDescriptorLimit(unittest.TestCase):
         finally:
             for c in clients:
                 c.close()
+        # Default max_connections (10000) cannot fit in 64 descriptors: said once at start-up.
+        self.assertIn("agent.max_connections is 10000 but the descriptor limit is 64", agent.output())
         lines = [l for l in agent.output().splitlines() if "open files" in l]
         self.assertGreater(len(lines), 0, "the descriptor shortage was not logged")
         self.assertLess(len(lines), 10, "\n".join(lines[:20]))
@@ -326,6 +330,24 @@ class AcceptAtTheDescriptorLimit(unittest.TestCase):
         self.assertGreater(float(counted[0].split()[1]), 0)
 
 
+    def test_the_soft_descriptor_limit_is_raised_to_the_hard_one(self):
+        port = pa.free_port()
+        agent = Proc("--listen", "127.0.0.1:%d" % port, "--threads", "2", nofile=(64, 4096), wait_tcp=port)
+        self.addCleanup(agent.stop)
+        with open("/proc/%d/limits" % agent.pid) as f:
+            line = [l for l in f if l.startswith("Max open files")][0]
+        self.assertEqual(line.split()[3:5], ["4096", "4096"], line)
+        held = []
+        try:
+            for _ in range(100):  # more than the 64 it was started with
+                c = pa.Conn(port)
+                held.append(c)
+                c.handshake()
+        finally:
+            for c in held:
+                c.close()
+
+
 class HealthChecksAtTheConnectionCap(unittest.TestCase):
     def test_health_check_is_answered_at_max_connections_and_others_are_refused(self):
         cfg = tempfile.NamedTemporaryFile("w", suffix=".yaml")
@@ -333,7 +355,9 @@ class HealthChecksAtTheConnectionCap(unittest.TestCase):
         cfg.write("agent:\n  max_connections: 3\n")
         cfg.flush()
         port = pa.free_port()
-        agent = Proc("--listen", "127.0.0.1:%d" % port, "--threads", "2", "--config", cfg.name, wait_tcp=port)
+        metrics_port = pa.free_port()
+        agent = Proc("--listen", "127.0.0.1:%d" % port, "--threads", "2", "--config", cfg.name,
+                     "--metrics", "127.0.0.1:%d" % metrics_port, wait_tcp=port)
         self.addCleanup(agent.stop)
         time.sleep(0.2)  # the start-up probe's close is seen
         held = []
@@ -358,6 +382,14 @@ class HealthChecksAtTheConnectionCap(unittest.TestCase):
         silent = pa.Conn(port)  # over the cap and saying nothing: closed soon, without a frame
         self.addCleanup(silent.close)
         self.assertTrue(silent.closed_by_peer(timeout=IO_TIMEOUT))
+        with socket.create_connection(("127.0.0.1", metrics_port), timeout=5) as s:
+            s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        values = dict(l.rsplit(" ", 1) for l in data.decode().splitlines() if l and not l.startswith("#"))
+        self.assertEqual(float(values["sticky_healthchecks_over_limit_total"]), 3)
+        self.assertGreaterEqual(float(values["sticky_connections_refused_limit_total"]), 2)
         held[0].close()
         time.sleep(0.3)
         self.assertEqual(serves(tcp(port)), b"alive")
@@ -389,15 +421,21 @@ class CheckRunsTheStartupValidation(unittest.TestCase):
                 message = re.sub(r"^\S+Z error ", "", errors[0])
                 self.assertIn(message, check.stderr)
 
-    def test_check_applies_the_command_line_listen_addresses_too(self):
+    def test_check_applies_the_command_line_options_as_start_up_does(self):
+        # --listen replaces agent.listen at start-up, so it must for --check too; the socket options
+        # given on the command line are validated like the config keys.
         with tempfile.NamedTemporaryFile("w", suffix=".yaml") as cfg:
-            cfg.write("agent:\n  threads: 1\n")
+            cfg.write("agent:\n  listen: localhost:12345\n")
             cfg.flush()
-            ok = self.run_agent("--check", cfg.name)
+            self.assertNotEqual(self.run_agent("--check", cfg.name).returncode, 0)
+            ok = self.run_agent("--check", cfg.name, "--listen", "127.0.0.1:12345")
             self.assertEqual(ok.returncode, 0, ok.stderr)
-            bad = self.run_agent("--check", cfg.name, "--socket-mode", "99")
+            bad = self.run_agent("--check", cfg.name, "--listen", "unix:/tmp/x.sock", "--socket-mode", "99")
             self.assertNotEqual(bad.returncode, 0)
-
+            self.assertIn("socket mode must be octal permission bits such as 0660, got '99'", bad.stderr)
+            bad = self.run_agent("--check", cfg.name, "--listen", "unix:/tmp/x.sock", "--socket-owner", "nosuchuserxyz")
+            self.assertNotEqual(bad.returncode, 0)
+            self.assertIn("socket owner 'nosuchuserxyz': no such user", bad.stderr)
 
 if __name__ == "__main__":
     unittest.main()
