@@ -83,6 +83,10 @@ bool resolve_startup(const agent::CliOptions& cli, const config::Config& cfg, St
       else errors.push_back("agent.listen: " + error);
     }
   }
+  for (std::size_t i = 0; i < out.server.listen.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (out.server.listen[i].text == out.server.listen[j].text)
+        errors.push_back("listen address '" + out.server.listen[i].text + "' is given twice");
   auto pick = [](const std::string& flag, const std::string& key) { return flag.empty() ? key : flag; };
   if (!io::parse_socket_access(pick(cli.socket_mode, cfg.agent.socket_mode),
                                pick(cli.socket_owner, cfg.agent.socket_owner),

@@ -405,6 +405,7 @@ class CheckRunsTheStartupValidation(unittest.TestCase):
             ("agent:\n  listen: 127.0.0.1:12345\n  metrics: localhost:9100\n", "localhost:9100"),
             ("agent:\n  listen: unix:/tmp/x.sock\n  socket_group: no-such-group-xyz\n", "no-such-group-xyz"),
             ("agent:\n  listen: unix:/tmp/x.sock\n  socket_mode: '0999'\n", "0999"),
+            ("agent:\n  listen: [127.0.0.1:12345, 127.0.0.1:12345]\n", "given twice"),
         ]
         for text, needle in cases:
             with self.subTest(text), tempfile.NamedTemporaryFile("w", suffix=".yaml") as cfg:
