@@ -70,7 +70,8 @@ constexpr Field<RedisSection> kRedisFields[] = {
     {.name = "password", .type = FieldType::String, .target = &RedisSection::password,
      .help = "inline password; accepted but warned about: prefer password_file"},
     {.name = "cluster", .type = FieldType::String, .target = &RedisSection::cluster,
-     .help = "key namespace shared by the agents of one cluster: <cluster>:<backend>:<kind>:<key>"},
+     .help = "key namespace shared by the agents of one cluster: keys sticky:<cluster>:<backend>:<kind>:<key>, "
+             "channel sticky:<cluster> (one ACL ~sticky:* &sticky:* covers every cluster)"},
     {.name = "node_id", .type = FieldType::String, .target = &RedisSection::node_id,
      .help = "this agent's name in the cluster; default the host name"},
     {.name = "lookup_deadline", .type = FieldType::Interval, .target = &RedisSection::lookup_deadline, .min = 1,

@@ -46,6 +46,8 @@ struct RedisCounters {
   std::uint64_t malformed = 0;         // values that failed to decode or did not match their key
   std::uint64_t warmup_scans = 0;      // completed warm-up passes
   std::uint64_t warmup_keys = 0;       // keys visited by warm-up SCANs
+  // ACL / authentication refusals (NOPERM, WRONGPASS, NOAUTH): replies and connections they closed
+  std::uint64_t permission_errors = 0;
 };
 
 }  // namespace sticky::store

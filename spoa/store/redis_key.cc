@@ -17,6 +17,7 @@ void make_redis_key(std::string& out, std::string_view cluster, std::string_view
                     std::string_view key) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.clear();
+  out.append(kKeyPrefix);
   out.append(cluster);
   out.push_back(':');
   out.append(backend);
@@ -36,7 +37,9 @@ std::string redis_key_of(std::string_view cluster, const StickyRecord& record) {
   return out;
 }
 
-std::string sticky_channel(std::string_view cluster) { return std::string(cluster) + ":sticky"; }
-std::string scan_pattern(std::string_view cluster) { return std::string(cluster) + ":*"; }
+std::string sticky_channel(std::string_view cluster) { return std::string(kKeyPrefix) + std::string(cluster); }
+std::string scan_pattern(std::string_view cluster) {
+  return std::string(kKeyPrefix) + std::string(cluster) + ":*";
+}
 
 }  // namespace sticky::store

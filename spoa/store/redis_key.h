@@ -1,4 +1,6 @@
-// Redis key and channel names for sticky records: `<cluster>:<backend>:<kind>:<hex key>`, `<cluster>:sticky`.
+// Redis key and channel names for sticky records: `sticky:<cluster>:<backend>:<kind>:<hex key>`, channel
+// `sticky:<cluster>`. The fixed `sticky:` prefix lets one ACL (`~sticky:* &sticky:*`, redis/redis.conf)
+// serve every cluster name; kAclKeyPattern/kAclChannelPattern are what that ACL must allow.
 //
 // Key bytes are always lower-case hex, so raw IPv4/IPv6 bytes and cookie values alike give printable,
 // glob-safe keys, and the last two segments never contain ':' -- a key parses unambiguously from the
@@ -13,6 +15,10 @@
 #include "store/sticky_record.h"
 
 namespace sticky::store {
+
+inline constexpr std::string_view kKeyPrefix = "sticky:";
+inline constexpr std::string_view kAclKeyPattern = "~sticky:*";
+inline constexpr std::string_view kAclChannelPattern = "&sticky:*";
 
 // [A-Za-z0-9._-]{1,64}: no glob characters, no ':' separator.
 bool valid_cluster_name(std::string_view cluster);

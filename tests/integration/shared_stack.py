@@ -9,12 +9,12 @@ from harness import CONF_DIR, Http, Stack, agent_metrics  # noqa: F401 (agent_me
 from persist_stack import start_persist, wait_reason
 
 EDGES = "127.0.0.0/8\n"
-CLUSTER = "it"  # redis_section() names the key namespace "it": keys are it:app:<kind>:<hex key>
+CLUSTER = "it"  # redis_section() names the cluster "it": keys are sticky:it:app:<kind>:<hex key>
 KIND_TRUE_CLIENT_IP = 3  # policy::IdentityKind::TrueClientIp (spoa/policy/identity.h)
 
 
 def redis_key(tcip):
-    return f"{CLUSTER}:app:{KIND_TRUE_CLIENT_IP}:{ipaddress.ip_address(tcip).packed.hex()}"
+    return f"sticky:{CLUSTER}:app:{KIND_TRUE_CLIENT_IP}:{ipaddress.ip_address(tcip).packed.hex()}"
 
 
 def redis_cli(port, *args):

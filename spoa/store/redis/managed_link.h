@@ -40,11 +40,16 @@ class ManagedLink {
   // Drops the current connection as unusable (e.g. READONLY after a failover) and reconnects.
   void fail(std::string_view why) { link_.fail(why); }
   const std::string& last_error() const { return last_error_; }
+  // The owner's proof that a connection does its job (e.g. the subscription was confirmed). After a
+  // ready connection was closed by a permission refusal, readiness alone proves nothing: the backoff
+  // keeps growing until this is called.
+  void confirm();
 
  private:
   void attempt();
   void lost(std::string_view why);
   void schedule_retry();
+  void refused(std::string_view command, std::string_view arg, std::string_view message);
   static void on_retry(struct ev_loop* loop, ev_timer* w, int revents);
 
   struct ev_loop* loop_;
@@ -59,6 +64,7 @@ class ManagedLink {
   std::minstd_rand rng_;
   bool running_ = false;
   bool up_ = false;  // on_ready reported and on_down not yet
+  bool refused_after_ready_ = false;  // a ready connection was lost to NOPERM & co and not confirmed since
   std::string last_error_;
 };
 

@@ -7,7 +7,10 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <cstring>
 #include <string>
+
+#include "store/permission_errors.h"
 
 namespace sticky::store {
 
@@ -122,6 +125,7 @@ bool RedisLink::command(std::span<const std::string_view> argv, int deadline_ms,
 
 bool RedisLink::subscribe(std::string_view channel, ReplyFn on_message) {
   const std::string_view argv[] = {"SUBSCRIBE", channel};
+  channel_.assign(channel);
   return send(argv, 0, true, false, std::move(on_message));
 }
 
@@ -151,6 +155,15 @@ bool RedisLink::send(std::span<const std::string_view> argv, int deadline_ms, bo
   p->owner = this;
   p->id = id;
   p->persistent = persistent;
+  if (!argv.empty()) {
+    p->cmd_len = static_cast<std::uint8_t>(std::min(argv[0].size(), sizeof p->cmd));
+    std::memcpy(p->cmd, argv[0].data(), p->cmd_len);
+    // AUTH's arguments are credentials: never kept.
+    if (argv.size() > 1 && !handshake) {
+      p->arg_len = static_cast<std::uint8_t>(std::min(argv[1].size(), sizeof p->arg));
+      std::memcpy(p->arg, argv[1].data(), p->arg_len);
+    }
+  }
   p->fn = std::move(fn);
   if (deadline_ms > 0) {
     // The loop's cached time may be a whole busy iteration old; a few-ms deadline needs the real now.
@@ -220,7 +233,16 @@ void RedisLink::handle_reply(std::uint64_t id, const redisReply* reply) {
   }
   if (reply == nullptr) return complete(id, ReplyOutcome::Disconnected, nullptr);
   ++counters_.replies;
-  if (reply->type == REDIS_REPLY_ERROR) ++counters_.errors;
+  if (reply->type == REDIS_REPLY_ERROR) {
+    ++counters_.errors;
+    std::string_view msg(reply->str, reply->len);
+    if (is_permission_error(msg)) {
+      ++counters_.permission_errors;
+      const Pending& p = *it->second;
+      if (hooks_.on_refused)
+        hooks_.on_refused(std::string_view(p.cmd, p.cmd_len), std::string_view(p.arg, p.arg_len), msg);
+    }
+  }
   if (persistent) {
     ReplyFn& fn = it->second->fn;
     if (fn) fn(ReplyOutcome::Reply, reply);  // may close the link; touch nothing of `it` afterwards
@@ -262,6 +284,12 @@ void RedisLink::on_disconnect(const redisAsyncContext* ac, int status) {
   bool was_ready = self->ready();
   std::string why = status == REDIS_OK ? std::string("connection closed")
                                        : std::string("connection lost: ") + (ac->errstr[0] ? ac->errstr : "error");
+  if (status != REDIS_OK && is_permission_error(ac->errstr)) {
+    // hiredis drops a subscribed connection whose SUBSCRIBE is refused (the error reply matches no
+    // callback, and the subscription's callback has already run with NULL): report it against the channel.
+    ++self->counters_.permission_errors;
+    if (self->hooks_.on_refused) self->hooks_.on_refused("SUBSCRIBE", self->channel_, ac->errstr);
+  }
   self->ac_ = nullptr;  // hiredis frees it after this callback
   self->context_gone(why, was_ready);
 }

@@ -51,6 +51,10 @@ class RedisLink {
   struct Hooks {
     std::function<void()> on_ready;                  // connected, authenticated, role checked
     std::function<void(std::string_view why)> on_lost;  // an attempt failed or a Ready link died
+    // Redis refused a command with a permission/auth error (store/permission_errors.h), already counted in
+    // permission_errors: `command` and its first argument (a key or channel; empty for AUTH).
+    // Called before the command's own callback; for SUBSCRIBE, before on_lost (hiredis drops the link).
+    std::function<void(std::string_view command, std::string_view arg, std::string_view message)> on_refused;
   };
 
   RedisLink(struct ev_loop* loop, LinkSettings settings, RedisCounters& counters, Hooks hooks);
@@ -89,6 +93,10 @@ class RedisLink {
     ev_timer timer{};
     bool timed = false;
     bool persistent = false;
+    // argv[0] and argv[1] (truncated), for reporting a refusal; copied so no caller memory is kept.
+    std::uint8_t cmd_len = 0, arg_len = 0;
+    char cmd[15] = {};
+    char arg[95] = {};
     ReplyFn fn;
   };
 
@@ -125,6 +133,7 @@ class RedisLink {
   // Reused argv scratch so formatting a command does not allocate after warm-up.
   std::vector<const char*> argv_ptrs_;
   std::vector<std::size_t> argv_lens_;
+  std::string channel_;  // the last SUBSCRIBE's channel, to name it when Redis refuses it
 };
 
 }  // namespace sticky::store

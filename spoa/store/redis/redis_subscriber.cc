@@ -64,6 +64,7 @@ void RedisSubscriber::on_message(const redisReply* r) {
   if (type == "subscribe") {
     // Messages published while we were not subscribed are lost; a catch-up pass reloads the store.
     subscribed_ = true;
+    sub_.confirm();
     scan_wanted_ = true;
     if (scan_running_) abort_scan();
     maybe_start_scan();

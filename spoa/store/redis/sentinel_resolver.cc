@@ -40,7 +40,8 @@ SentinelResolver::SentinelResolver(struct ev_loop* loop, const RedisOptions& opt
                                if (!active_) return;
                                ++counters_.sentinel_failures;
                                try_next();
-                             }}) {}
+                             },
+                             nullptr}) {}
 
 void SentinelResolver::resolve(DoneFn done) {
   cancel();

@@ -70,7 +70,8 @@ SentinelWatcher::SentinelWatcher(struct ev_loop* loop, const RedisOptions& optio
                                  if (on_switch_) on_switch_(*ep);
                                });
                              },
-                             [this](std::string_view) { lost(); }}),
+                             [this](std::string_view) { lost(); },
+                             nullptr}),
       rng_(std::random_device{}()) {
   ev_timer_init(&retry_timer_, &SentinelWatcher::on_retry, 0., 0.);
   retry_timer_.data = this;

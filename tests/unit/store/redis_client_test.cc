@@ -2,7 +2,12 @@
 #include <catch2/catch.hpp>
 #include <ev.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <array>
+#include <cstdio>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -72,7 +77,7 @@ TEST_CASE("A pin written by one client is found by another client's lookup", "[r
   CHECK(two.cb.lookup_hits == 1);
   // The stored key is printable and carries a TTL.
   std::string key = redis_key_of("t", r);
-  CHECK(key == "t:web:5:0a000001");
+  CHECK(key == "sticky:t:web:5:0a000001");
   CHECK(std::stoll(two.redis.cmd({"PTTL", key})) > 25000);
 }
 
@@ -212,13 +217,13 @@ TEST_CASE("The ACL user shipped in redis/redis.conf can do everything the agent 
   while (std::getline(conf, line))
     if (line.starts_with("user sticky ")) acl = line;
   REQUIRE_FALSE(acl.empty());
-  // The shipped file serves cluster "sticky" with a placeholder password; keep both.
+  // The shipped user with its placeholder password serves any cluster name (here the README's "prod").
   RedisProcess redis(acl + "\nuser default off\n");
   REQUIRE(redis.start());
   Loop l;
   RedisCounters ca;
   auto oa = test::options_for(redis.port(), "A");
-  oa.cluster = "sticky";
+  oa.cluster = "prod";
   oa.username = "sticky";
   oa.password = "CHANGE-ME-sticky-password";
   RedisClient a(l.loop, oa, ca);
@@ -259,4 +264,92 @@ TEST_CASE("The ACL user shipped in redis/redis.conf can do everything the agent 
     CHECK(cb.connect_failures >= 2);
     CHECK(b.last_error().find("AUTH") != std::string::npos);
   }
+}
+
+namespace {
+// Captures what this process writes to stderr (the agent's log) between construction and text().
+class StderrCapture {
+ public:
+  StderrCapture() {
+    std::fflush(stderr);
+    path_ = "/tmp/sticky-redis-acl-log-" + std::to_string(::getpid());
+    fd_ = ::open(path_.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    saved_ = ::dup(2);
+    ::dup2(fd_, 2);
+  }
+  ~StderrCapture() {
+    restore();
+    ::unlink(path_.c_str());
+  }
+  std::string text() {
+    restore();
+    std::string out, line;
+    std::ifstream f(path_);
+    while (std::getline(f, line)) out += line + "\n";
+    return out;
+  }
+
+ private:
+  void restore() {
+    if (saved_ < 0) return;
+    std::fflush(stderr);
+    ::dup2(saved_, 2);
+    ::close(saved_);
+    ::close(fd_);
+    saved_ = -1;
+  }
+  std::string path_;
+  int fd_ = -1, saved_ = -1;
+};
+}  // namespace
+
+TEST_CASE("An ACL that denies the agent's keys and channel is logged once and backed off, never a reconnect storm",
+          "[redis_client][acl]") {
+  REQUIRE_REDIS();
+  // The ACL of a Redis set up for another key prefix: every key and channel of the agent is refused.
+  RedisProcess redis(
+      "user sticky on >pw resetkeys ~other:* resetchannels &other:* -@all +get +set +mget +pexpire +pttl "
+      "+publish +subscribe +scan +role +ping\n");
+  REQUIRE(redis.start());
+  Loop l;
+  auto o = test::options_for(redis.port(), "A");
+  o.cluster = "prod";
+  o.username = "sticky";
+  o.password = "pw";
+  o.backoff = {50, 5000};  // the agent's defaults
+  RedisCounters cc, sc;
+  int seen = 0;
+  StderrCapture log;
+  RedisClient client(l.loop, o, cc);
+  RedisSubscriber sub(l.loop, o, sc, [&](const StickyRecord&) { ++seen; });
+  client.start();
+  sub.start();
+  REQUIRE(test::run_until(l.loop, [&] { return client.connected(); }, 3000));
+  for (int i = 0; i < 20; ++i) client.write_new(test::record(i, "A"), nullptr);
+  std::optional<LookupResult> got = lookup_sync(l.loop, client, test::record(1, "A"));
+  test::run_for(l.loop, 2500);
+  client.stop();
+  sub.stop();
+  std::string text = log.text();
+  INFO("log:\n" << text);
+
+  REQUIRE(got);
+  CHECK(got->status == LookupStatus::Error);  // answered at once, not a timeout: traffic goes on locally
+  CHECK(cc.write_failures == 20);
+  CHECK(cc.permission_errors >= 21);  // 20 SET + 1 GET
+  CHECK(sc.permission_errors >= 1);   // SUBSCRIBE, which closes the connection
+  // Backoff grows across the refusals: 2.5 s allow at most ~6 attempts from 50 ms doubling, where a
+  // storm (each ready connection resetting the backoff) made ~30/s.
+  CHECK(sc.connects >= 2);
+  CHECK(sc.connects <= 9);  // the subscriber's data connection included
+  CHECK(cc.connects == 1);  // the writers' connection is never dropped for a refusal
+  CHECK(seen == 0);
+  // One line per kind of refusal (keys, channels), naming the first command refused, its key or channel
+  // and the grant the ACL needs; nothing per retry.
+  std::size_t lines = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+  CHECK(lines == 2);
+  CHECK(text.find("refused SET sticky:prod:web:5:") != std::string::npos);
+  CHECK(text.find("refused SUBSCRIBE sticky:prod") != std::string::npos);
+  CHECK(text.find("~sticky:*") != std::string::npos);
+  CHECK(text.find("NOPERM") != std::string::npos);
 }

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "store/permission_errors.h"
 #include "store/redis_key.h"
 #include "store/redis_options.h"
 
@@ -11,21 +12,29 @@ using namespace sticky::store;
 TEST_CASE("Keys hex-encode the key bytes so binary addresses stay printable", "[redis_key]") {
   std::string out;
   make_redis_key(out, "prod", "web", 1, std::string("\x0a\x00\x00\xff", 4));
-  CHECK(out == "prod:web:1:0a0000ff");
+  CHECK(out == "sticky:prod:web:1:0a0000ff");
   make_redis_key(out, "prod", "be:api", 3, "ab");
-  CHECK(out == "prod:be:api:3:6162");
+  CHECK(out == "sticky:prod:be:api:3:6162");
   make_redis_key(out, "c", "b", 255, "");
-  CHECK(out == "c:b:255:");
+  CHECK(out == "sticky:c:b:255:");
 }
 
-TEST_CASE("Key, channel and scan pattern share the cluster prefix", "[redis_key]") {
+TEST_CASE("Key, channel and scan pattern share the sticky:<cluster> prefix the shipped ACL allows",
+          "[redis_key]") {
   StickyRecord r;
   r.backend = "web";
   r.kind = 2;
   r.key = "x";
-  CHECK(redis_key_of("c1", r) == "c1:web:2:78");
-  CHECK(sticky_channel("c1") == "c1:sticky");
-  CHECK(scan_pattern("c1") == "c1:*");
+  CHECK(redis_key_of("c1", r) == "sticky:c1:web:2:78");
+  CHECK(sticky_channel("c1") == "sticky:c1");
+  CHECK(scan_pattern("c1") == "sticky:c1:*");
+  // Whatever the cluster, keys and channel fall under the one ACL pattern of redis/redis.conf.
+  for (std::string_view cluster : {"prod", "eu-1", "sticky"}) {
+    CHECK(redis_key_of(cluster, r).starts_with(kAclKeyPattern.substr(1, kAclKeyPattern.size() - 2)));
+    CHECK(sticky_channel(cluster).starts_with(kAclChannelPattern.substr(1, kAclChannelPattern.size() - 2)));
+  }
+  // Scanning cluster "a" must not read cluster "ab".
+  CHECK(scan_pattern("a") == "sticky:a:*");
 }
 
 TEST_CASE("Cluster names with separators or glob characters are refused", "[redis_key]") {
@@ -52,4 +61,30 @@ TEST_CASE("Options validation names the offending setting", "[redis_options]") {
   o.sentinels.clear();
   o.backoff = {100, 10};
   CHECK(validate(o).starts_with("redis.backoff"));
+}
+
+TEST_CASE("ACL and authentication refusals are recognised, other errors are not", "[redis_acl]") {
+  CHECK(is_permission_error("NOPERM this user has no permissions to access one of the keys used as arguments"));
+  CHECK(is_permission_error("connection lost: NOPERM this user has no permissions to access one of the channels"));
+  CHECK(is_permission_error("AUTH rejected: WRONGPASS invalid username-password pair or user is disabled."));
+  CHECK(is_permission_error("NOAUTH Authentication required."));
+  CHECK(is_permission_error("ERR invalid password"));
+  CHECK_FALSE(is_permission_error("READONLY You can't write against a read only replica."));
+  CHECK_FALSE(is_permission_error("OOM command not allowed when used memory > 'maxmemory'."));
+  CHECK_FALSE(is_permission_error("connection lost: Connection reset by peer"));
+  CHECK_FALSE(is_permission_error("ERR value is NOPERMANENT"));  // a code only at the start or after ": "
+  std::string need = acl_requirement("sticky");
+  CHECK(need.find("'sticky'") != std::string::npos);
+  CHECK(need.find("~sticky:*") != std::string::npos);
+  CHECK(need.find("&sticky:*") != std::string::npos);
+}
+
+TEST_CASE("Each refusal is reported once per process, and the memory of them is bounded", "[redis_acl]") {
+  CHECK(first_permission_report("unit-test SET NOPERM"));
+  CHECK_FALSE(first_permission_report("unit-test SET NOPERM"));
+  CHECK(first_permission_report("unit-test GET NOPERM"));
+  std::size_t fresh = 0;
+  for (int i = 0; i < 100; ++i) fresh += first_permission_report("unit-test filler " + std::to_string(i)) ? 1 : 0;
+  CHECK(fresh <= kMaxPermissionReports);
+  CHECK_FALSE(first_permission_report("unit-test filler 99"));
 }

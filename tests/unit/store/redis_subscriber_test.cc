@@ -72,8 +72,9 @@ TEST_CASE("Warm-up SCAN delivers every record already in Redis, in bounded batch
   for (int i = 0; i < kRecords; ++i) a.write_new(test::record(i, i % 2 ? "A" : "C", "s" + std::to_string(i % 7)), nullptr);
   REQUIRE(test::run_until(l.loop, [&] { return cc.published == kRecords; }, 5000));
   // Noise the warm-up must count or ignore: a non-record under the prefix, a key of another cluster.
-  redis.cmd({"SET", "t:web:1:ffff", "junk", "PX", "60000"});
+  redis.cmd({"SET", "sticky:t:web:1:ffff", "junk", "PX", "60000"});
   redis.cmd({"SET", "other:web:1:00", "junk"});
+  redis.cmd({"SET", "sticky:t2:web:1:00", "junk"});  // cluster "t2" shares the "sticky:t" prefix, not "sticky:t:"
 
   RedisCounters sc;
   auto ob = test::options_for(redis.port(), "A");  // same node id: warm-up includes own-origin records
