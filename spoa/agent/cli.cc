@@ -20,6 +20,9 @@ const char* usage_text() {
          "  --config FILE       agent configuration (YAML); see haproxy-conf/agent/\n"
          "  --check FILE        validate a configuration file, with the other options given,\n"
          "                      exactly as start-up does, and exit (0 = valid)\n"
+         "  --haproxy-config CFG  with --check: also read this haproxy.cfg and report, as\n"
+         "                      file:line, proxies with `filter spoe` the config lacks and\n"
+         "                      configured backends HAProxy does not have\n"
          "  --metrics ADDR      serve Prometheus metrics on HOST:PORT (GET /metrics)\n"
          "  --log-level LEVEL   error, warn, info or debug (default info)\n"
          "  --version           print the version and exit\n"
@@ -87,6 +90,9 @@ bool parse_cli(int argc, const char* const* argv, CliOptions& out, std::string& 
     } else if (arg == "--check") {
       if (!need_value(v)) return false;
       out.check_path = std::string(v);
+    } else if (arg == "--haproxy-config") {
+      if (!need_value(v)) return false;
+      out.haproxy_config_path = std::string(v);
     } else if (arg == "--metrics") {
       if (!need_value(v)) return false;
       io::ListenAddress a;
@@ -107,6 +113,10 @@ bool parse_cli(int argc, const char* const* argv, CliOptions& out, std::string& 
       error = "unknown option '" + std::string(argv[i]) + "' (see --help)";
       return false;
     }
+  }
+  if (!out.haproxy_config_path.empty() && out.check_path.empty() && !out.help && !out.version) {
+    error = "--haproxy-config is only used with --check FILE";
+    return false;
   }
   return true;
 }

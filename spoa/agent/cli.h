@@ -14,6 +14,7 @@ struct CliOptions {
   int threads = -1;                       // -1 = from config (0 there = number of cores)
   std::string config_path;
   std::string check_path;                 // --check: validate this config and exit
+  std::string haproxy_config_path;        // --haproxy-config (with --check): cross-check its backends
   std::string metrics_address;            // HOST:PORT for the Prometheus text endpoint
   // Unix listeners: mode (octal), owner and group; empty = agent.socket_* in the config.
   std::string socket_mode;

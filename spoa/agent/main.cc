@@ -22,6 +22,7 @@
 #include "agent/version.h"
 #include "base/log.h"
 #include "config/config_file.h"
+#include "config/haproxy_cfg.h"
 #include "health/health_poller.h"
 #include "io/metrics_http.h"
 #include "io/server.h"
@@ -129,6 +130,12 @@ std::string raise_fd_limit(std::uint64_t max_connections) {
 int check_config(const agent::CliOptions& cli) {
   const std::string& path = cli.check_path;
   config::LoadResult r = config::load_file(path);
+  // Names only: the cross-check with haproxy.cfg means something even when the rest is invalid.
+  if (!cli.haproxy_config_path.empty()) {
+    config::CrossCheck x = config::cross_check_files(cli.haproxy_config_path, path);
+    r.warnings.insert(r.warnings.end(), x.warnings.begin(), x.warnings.end());
+    r.errors.insert(r.errors.end(), x.errors.begin(), x.errors.end());
+  }
   for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   for (const auto& e : r.errors) std::fprintf(stderr, "error: %s\n", e.c_str());
   if (!r.ok()) return 1;
@@ -142,6 +149,9 @@ int check_config(const agent::CliOptions& cli) {
   if (!errors.empty()) return 1;
   std::printf("%s: valid (%zu backends, %zu hsaf profiles)\n", path.c_str(), r.config.backends.size(),
               r.config.hsaf.size());
+  if (!cli.haproxy_config_path.empty())
+    std::printf("%s: every backend with filter spoe is known to the agent, and every agent backend is there\n",
+                cli.haproxy_config_path.c_str());
   return 0;
 }
 

@@ -109,7 +109,7 @@ void PersistRequestHandler::on_message(const spop::Message& msg, model::Reply& r
   const RequestArgs args(msg);
   const int be = state_.runtime().find(args.backend());
   if (be < 0) {
-    ++state_.handler.unknown_backend;  // not a backend the agent manages: HAProxy balances
+    state_.unknown_backend(args.backend());  // not a backend the agent manages: HAProxy balances
     return;
   }
   const policy::BackendView* view = state_.view(be);
@@ -212,7 +212,7 @@ void PersistResponseHandler::on_message(const spop::Message& msg, model::Reply& 
   ++state_.handler.responses;
   const int be = state_.runtime().find(text_arg(msg, "be"));
   if (be < 0) {
-    ++state_.handler.unknown_backend;
+    state_.unknown_backend(text_arg(msg, "be"));
     return;
   }
   const policy::BackendView* view = state_.view(be);

@@ -46,6 +46,12 @@ class PersistWorkerState {
   HandlerCounters handler;
   SharedStoreWorker* store = nullptr;  // null: pins stay in this agent
 
+  // A message named a backend the config lacks: counted, and logged once per name (process-wide).
+  void unknown_backend(std::string_view name) {
+    ++handler.unknown_backend;
+    unknown_names_.note(name, runtime_.unknown_backends());
+  }
+
   // Moves this worker's counters into the runtime's totals (call about once a second).
   void publish_counters() { runtime_.merge_counters(counters, handler); }
 
@@ -53,6 +59,7 @@ class PersistWorkerState {
   PersistRuntime& runtime_;
   std::function<std::int64_t()> now_ms_;
   std::vector<CachedView<policy::BackendView>> views_;
+  UnknownBackendFilter unknown_names_;
 };
 
 class PersistRequestHandler final : public model::MessageHandler {

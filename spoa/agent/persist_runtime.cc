@@ -75,6 +75,9 @@ std::unique_ptr<PersistRuntime> PersistRuntime::build(const config::Config& cfg,
   topt.capacity = std::max<std::size_t>(capacity, 1024);
   rt->table_ = std::make_unique<policy::StickyTable>(topt);
   rt->registry_ = std::make_unique<policy::ServerRegistry>();
+  std::vector<std::string> names;
+  for (const auto& b : cfg.backends) names.push_back(b.name);
+  rt->unknown_backends_ = std::make_unique<UnknownBackendReport>(std::move(names));
 
   std::uint16_t next_id = 0;
   for (const config::Backend& b : cfg.backends) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agent/haproxy_table_sync.h"
+#include "agent/unknown_backends.h"
 #include "agent/view_slot.h"
 #include "config/config.h"
 #include "policy/persist_engine.h"
@@ -56,6 +57,9 @@ class PersistRuntime {
   HaproxyTableSync* table_sync() { return table_sync_.get(); }
   const HaproxyTableSync* table_sync() const { return table_sync_.get(); }
 
+  // Any thread: backends HAProxy names that the config lacks are logged here, once per name.
+  UnknownBackendReport& unknown_backends() { return *unknown_backends_; }
+
   // Any thread: HAProxy's view of a backend changed. Rebuilds the view if the set is new.
   void publish_servers(std::string_view backend, policy::ServerSetPtr servers);
 
@@ -69,6 +73,7 @@ class PersistRuntime {
   std::unique_ptr<policy::StickyTable> table_;
   std::unique_ptr<policy::ServerRegistry> registry_;
   std::unique_ptr<HaproxyTableSync> table_sync_;
+  std::unique_ptr<UnknownBackendReport> unknown_backends_;
   std::mutex rebuild_mutex_;
   mutable std::mutex totals_mutex_;
   PersistTotals totals_;
