@@ -3,8 +3,8 @@ import collections
 import random
 import unittest
 
-from harness import Http, Stack, free_port, get, wait_until
-from persist_stack import message_counts, metric, start_persist, wait_reason
+from harness import Stack, free_port, wait_until
+from persist_stack import Http, get, message_counts, metric, start_persist, wait_reason
 
 EDGES = "127.0.0.0/16\n"  # the "CDN": every test client inside 127.0.x.y is an edge
 

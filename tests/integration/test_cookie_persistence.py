@@ -4,8 +4,8 @@ import base64
 import re
 import unittest
 
-from harness import Stack, free_port, get
-from persist_stack import message_counts, start_persist, wait_reason
+from harness import Stack, free_port
+from persist_stack import get, message_counts, start_persist, wait_reason
 
 SERVERS = ("s1", "s2", "s3")
 

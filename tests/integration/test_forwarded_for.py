@@ -4,13 +4,19 @@ import socket
 import unittest
 
 from harness import Stack
-from persist_stack import start_persist, wait_reason
+from persist_stack import decided, start_persist, wait_reason
 
 PROXIES = "198.51.100.0/24"  # the proxy tier in front of this origin (each adds a header line)
 
 
 def get_with_lines(port, xff_lines):
-    """One request with several X-Forwarded-For header lines (http.client would merge them)."""
+    """One request with several X-Forwarded-For header lines (http.client would merge them),
+    asked again while the agent answered late (persist_stack.decided)."""
+    status, headers, _ = decided(lambda: raw_get_with_lines(port, xff_lines))
+    return status, headers
+
+
+def raw_get_with_lines(port, xff_lines):
     head = "GET /xff HTTP/1.1\r\nHost: origin\r\nConnection: close\r\n"
     head += "".join(f"X-Forwarded-For: {line}\r\n" for line in xff_lines)
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
@@ -23,7 +29,7 @@ def get_with_lines(port, xff_lines):
     for line in rest.split("\r\n\r\n", 1)[0].split("\r\n"):
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
-    return int(status_line.split()[1]), headers
+    return int(status_line.split()[1]), headers, b""
 
 
 class ForwardedForLines(unittest.TestCase):

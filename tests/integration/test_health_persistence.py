@@ -3,8 +3,8 @@ table learns where they went), DRAIN and weight 0 keep them but take no new ones
 import collections
 import unittest
 
-from harness import Http, Stack, get, runtime_api, wait_until
-from persist_stack import start_persist, wait_reason
+from harness import Stack, runtime_api, wait_until
+from persist_stack import Http, start_persist, wait_reason
 
 
 class HealthAwarePinning(unittest.TestCase):
