@@ -3,7 +3,7 @@
 without the SPOE filter, alternating in one run. Prints req/s, ratio, p50/p99 latency, the
 agent's CPU microseconds per request, and the latency the agent adds under low load.
 
-Usage: e2e_bench.py [--rounds N] [--seconds S] [--connections C]
+Usage: e2e_bench.py [--rounds N] [--seconds S] [--connections C] [--haproxy BIN | --matrix]
 Needs wrk and haproxy (tests/install-deps.sh) and a built agent (STICKY_AGENT_BIN).
 """
 import argparse
@@ -14,6 +14,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "integration"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import haproxy_versions  # noqa: E402
 from harness import AGENT_BIN, Stack, free_port, get, proc_cpu_seconds, wait_until  # noqa: E402
 
 CFG = """
@@ -70,7 +72,11 @@ def main():
     ap.add_argument("--unix", action="store_true", help="agent on a unix socket instead of TCP loopback")
     ap.add_argument("--agent-maxconn", type=int, default=0,
                     help="maxconn on HAProxy's agent server line (0: none), to trade connections for pipelining")
+    haproxy_versions.add_arguments(ap)
     args = ap.parse_args()
+    if args.matrix:
+        return print_matrix(haproxy_versions.run_matrix(os.path.abspath(__file__), sys.argv[1:]))
+    version = haproxy_versions.use(args.haproxy)
 
     with Stack(prefix="sticky-bench-") as st:
         ports = dict(p_agent=free_port(), p_plain=free_port(), p_srv=free_port(), p_spoa=free_port())
@@ -112,7 +118,7 @@ def main():
         return statistics.median(xs)
 
     rw, rp = med([x[0] for x in hi["with"]]), med([x[0] for x in hi["without"]])
-    print(f"end to end, {args.connections} connections, {args.rounds} alternating rounds of {args.seconds}s"
+    print(f"end to end on HAProxy {version}, {args.connections} connections, {args.rounds} alternating rounds of {args.seconds}s"
           f" (HAProxy 1 thread, agent 1 thread on {'a unix socket' if args.unix else 'TCP loopback'},"
           " wrk 1 thread, all on this machine)")
     print(f"  req/s with agent    median {rw:10.0f}   p50 {med([x[1]['50'] for x in hi['with']]):.3f} ms"
@@ -128,6 +134,20 @@ def main():
     added = (med(lo["with"]) - med(lo["without"])) * 1000
     print(f"  low load (1 connection): p50 with {med(lo['with']) * 1000:.1f} us, without"
           f" {med(lo['without']) * 1000:.1f} us, added {added:.1f} us   (target <= 20)")
+    haproxy_versions.report({"version": version, "with_rps": rw, "without_rps": rp, "ratio": rw / rp,
+                             "agent_us": med(cpu_us), "hap_with_us": med(hap_us["with"]),
+                             "hap_without_us": med(hap_us["without"]), "added_p50_us": added})
+
+
+def print_matrix(rows):
+    print("\n| HAProxy | req/s with agent | without | ratio | agent CPU/request | HAProxy CPU/request without -> with | added p50 at low load |")
+    print("|---|---|---|---|---|---|---|")
+    for version, r in rows:
+        if r is None:
+            print(f"| {version} | failed | | | | | |")
+            continue
+        print(f"| {version} | {r['with_rps']:,.0f} | {r['without_rps']:,.0f} | {r['ratio']:.3f} | {r['agent_us']:.2f} us | "
+              f"{r['hap_without_us']:.1f} -> {r['hap_with_us']:.1f} us | {r['added_p50_us']:.0f} us |")
 
 
 if __name__ == "__main__":
