@@ -53,15 +53,18 @@ class DropIn(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def check_snippet(self, mode):
-        with open(os.path.join(CONF_DIR, mode, "haproxy-snippet.cfg")) as f:
+    def check_snippet(self, mode, snippet="haproxy-snippet.cfg", spoe_name="spoe-sticky.conf"):
+        with open(os.path.join(CONF_DIR, mode, snippet)) as f:
             blocks, rest = split_snippet(f.read())
         self.assertIn("backend app", blocks)
-        spoe = os.path.join(self.dir, "spoe-sticky.conf")
-        shutil.copy(os.path.join(CONF_DIR, mode, "spoe-sticky.conf"), spoe)
+        spoe = os.path.join(self.dir, spoe_name)
+        shutil.copy(os.path.join(CONF_DIR, mode, spoe_name), spoe)
+        edges = os.path.join(self.dir, "akamai-edges.txt")
+        shutil.copy(os.path.join(CONF_DIR, "akamai", "akamai-edges.txt"), edges)
         cfg = EXISTING
         for section, lines in blocks.items():
-            body = "\n".join(lines).replace("/etc/haproxy/spoe-sticky.conf", spoe)
+            body = "\n".join(lines).replace("/etc/haproxy/" + spoe_name, spoe)
+            body = body.replace("/etc/haproxy/akamai-edges.txt", edges)
             cfg = re.sub("^" + re.escape(section) + "\n", lambda m: m.group(0) + body + "\n", cfg,
                          flags=re.M)
         cfg += rest
@@ -76,6 +79,23 @@ class DropIn(unittest.TestCase):
     def test_cookie_snippet_added_to_an_existing_config_is_valid(self):
         cfg = self.check_snippet("cookie")
         self.assertIn("use-server %[var(txn.stk.srv)]", cfg)
+
+    def test_akamai_fast_path_snippet_added_to_an_existing_config_is_valid(self):
+        cfg = self.check_snippet("akamai", "haproxy-snippet-fast.cfg", "spoe-sticky-fast.conf")
+        self.assertIn("stick match var(txn.stk_fid)", cfg)
+
+    def test_fast_path_snippet_says_what_the_complete_example_does(self):
+        """The snippet users copy and the complete config the tests run must keep the same rules."""
+        def rules(path):
+            with open(os.path.join(CONF_DIR, "akamai", path)) as f:
+                text = f.read()
+            keep = ("stick", "http-request set-var(txn.stk", "http-request send-spoe", "http-request track",
+                    "http-request sc-set", "acl stk_", "http-response send-spoe", "use-server")
+            return [re.sub(r'"?\$\{[A-Z_]+\}[\w/.-]*"?|/etc/haproxy/[\w.-]+', "FILE", line.strip())
+                    for line in text.splitlines() if line.strip().startswith(keep)]
+        snippet = rules("haproxy-snippet-fast.cfg")
+        self.assertGreater(len(snippet), 15)
+        self.assertEqual(snippet, rules("haproxy-fast.cfg"))
 
     def test_akamai_snippet_added_to_an_existing_config_is_valid(self):
         cfg = self.check_snippet("akamai")
