@@ -1,15 +1,34 @@
 #!/usr/bin/env bash
 # Installs (from Debian's archive) whatever the build, the tests, the demo and the benchmarks
 # need and this machine lacks. Safe to run again: it only calls apt-get when a package is missing.
+#   tests/install-deps.sh          everything: build, tests (clang, valgrind, wrk...), demo, benchmarks
+#   tests/install-deps.sh --demo   only what haproxy-conf/demo/run-demo.sh needs: the compiler, cmake,
+#                                  the libraries, haproxy, redis-server, curl and python3
 set -euo pipefail
 
+mode=all
+case "${1:-}" in
+  "") ;;
+  --demo) mode=demo ;;
+  -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "install-deps: unknown option '$1' (use --demo, or nothing for everything)" >&2; exit 2 ;;
+esac
+
+# What building the agent needs (without the tests: cmake -DSTICKY_TESTS=OFF drops catch2).
+build_packages=(
+  g++ cmake make pkg-config
+  libev-dev libhiredis-dev libmsgpack-dev libssl-dev libyaml-cpp-dev
+)
+demo_packages=("${build_packages[@]}" haproxy redis-server python3 curl)
 packages=(
-  g++ cmake make pkg-config git
-  libev-dev libhiredis-dev libmsgpack-dev libssl-dev libyaml-cpp-dev catch2
-  haproxy redis-server redis-sentinel
-  python3 curl wrk iproute2 procps
+  "${demo_packages[@]}" git catch2
+  redis-sentinel
+  wrk iproute2 procps
   clang libclang-rt-14-dev valgrind
 )
+if [ "$mode" = demo ]; then
+  packages=("${demo_packages[@]}")
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -7,9 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 
-tests/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSTICKY_SKIP_LAYERS= >/dev/null
-cmake --build build -j"$(nproc)" --target sticky-agent
+tests/install-deps.sh --demo   # the build, haproxy, redis, curl: not the test toolchain
+# Its own build directory (DEMO_BUILD_DIR), without the tests: a development build/ keeps its settings.
+build=${DEMO_BUILD_DIR:-build-demo}
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSTICKY_TESTS=OFF >/dev/null
+cmake --build "$build" -j"$(nproc)" --target sticky-agent
 
 base=${DEMO_BASE_PORT:-18080}
 run=$(mktemp -d /tmp/sticky-demo.XXXXXX)
@@ -45,7 +47,7 @@ start_node() {  # name http_port agent_port metrics_port
   cp "$run/demo-cookie.key" "$dir/"
   sed -e "s#@AGENT_ADDR@#127.0.0.1:$3#" -e "s#@METRICS_ADDR@#127.0.0.1:$4#" -e "s#@RUN_DIR@#$dir#" \
       -e "s#@REDIS_ADDR@#$redis_addr#" -e "s#@NODE@#node-$name#" haproxy-conf/demo/sticky-agent.yaml >"$dir/agent.yaml"
-  build/spoa/agent/sticky-agent --config "$dir/agent.yaml" >"$dir/agent.log" 2>&1 &
+  "$build/spoa/agent/sticky-agent" --config "$dir/agent.yaml" >"$dir/agent.log" 2>&1 &
   pids+=($!)
   STICKY_RUN_DIR=$dir STICKY_HTTP_BIND=127.0.0.1:$2 STICKY_AGENT_ADDR=127.0.0.1:$3 \
     haproxy -f haproxy-conf/demo/haproxy.cfg -db >"$dir/haproxy.log" 2>&1 &
@@ -92,11 +94,26 @@ echo "-- 3. Insert cookie: sealed (HMAC), no server name inside, honoured by bot
 cookie=$(curl -s -D - -o /dev/null "$A/login" | tr -d '\r' | awk -F': ' 'tolower($1)=="set-cookie"{split($2,a,";"); print a[1]}')
 echo "  cookie issued by A: $cookie"
 show "same cookie via B" "$B/account" -H "Cookie: $cookie"
-show "forged cookie via B (ignored, re-pinned)" "$B/account" -H "Cookie: ${cookie%?}x"
+# Forge it: another last character (always a different one) breaks the MAC.
+last=${cookie: -1}
+forged=${cookie%?}$([ "$last" = A ] && echo B || echo A)
+show "forged cookie via B (ignored, re-pinned)" "$B/account" -H "Cookie: $forged"
+metrics_b=http://127.0.0.1:$((base + 41))/metrics
+sleep 1.2   # workers publish their counters about once a second
+rejected=$(curl -s "$metrics_b" | grep -E '^sticky_agent_cookie_rejected_total\{status="bad_mac"\}' || true)
+if [ -z "$rejected" ] || [ "${rejected##* }" = 0 ]; then
+  echo "  node B did not count the forged cookie as bad_mac ($metrics_b): ${rejected:-no such metric}" >&2
+  exit 1
+fi
+echo "  node B rejected it: $rejected"
 
-echo "-- agent metrics (node A: http://127.0.0.1:$((base + 40))/metrics), excerpt:"
-curl -s "http://127.0.0.1:$((base + 40))/metrics" |
-  grep -E '^sticky_(persist_decisions_total|notify_received_total|redis_writes_total|agent_cookie_rejected_total\{status="bad-mac"\})' | grep -v ' 0$' || true
+echo "-- agent metrics, excerpt (node A: http://127.0.0.1:$((base + 40))/metrics, node B: $metrics_b):"
+for node in "A $((base + 40))" "B $((base + 41))"; do
+  set -- $node
+  curl -s "http://127.0.0.1:$2/metrics" |
+    grep -E '^sticky_(persist_decisions_total|notify_received_total|redis_writes_total|agent_cookie_rejected_total)' |
+    grep -v ' 0$' | sed "s/^/  $1 /" || true
+done
 
 if [ "${DEMO_ONCE:-0}" = 1 ] || [ ! -t 0 ]; then
   exit 0
