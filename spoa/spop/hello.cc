@@ -40,6 +40,7 @@ HelloResult parse_haproxy_hello(Bytes payload, HaproxyHello& out) {
       out.has_max_frame_size = true;
     } else if (key == "capabilities" && v.is_text()) {
       out.capabilities = v.bytes;
+      out.has_capabilities = true;
     } else if (key == "engine-id" && v.is_text()) {
       out.engine_id = v.bytes;
     } else if (key == "healthcheck" && v.type == DataType::Bool) {
@@ -58,6 +59,10 @@ HelloResult negotiate(const HaproxyHello& hello, std::uint32_t agent_max_frame_s
     return {Status::NoFrameSize, "HAPROXY-HELLO has no max-frame-size"};
   if (hello.max_frame_size < kMinFrameSize)
     return {Status::BadFrameSize, "HAProxy's max-frame-size is below 256"};
+  // HAProxy 2.6-3.0 (legacy engine) and 3.1+ (mux) always encode the item, an empty string when
+  // no capability is on, and so do both health-check probes: a HELLO without it is not HAProxy.
+  if (!hello.has_capabilities)
+    return {Status::NoCapabilities, "HAPROXY-HELLO has no capabilities"};
   const std::uint64_t mine = std::max<std::uint64_t>(agent_max_frame_size, kMinFrameSize);
   out.max_frame_size = static_cast<std::uint32_t>(std::min(mine, hello.max_frame_size));
   out.pipelining = list_contains(hello.capabilities, "pipelining");

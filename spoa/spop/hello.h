@@ -14,7 +14,8 @@ struct HaproxyHello {
   bool has_versions = false;
   std::uint64_t max_frame_size = 0;
   bool has_max_frame_size = false;
-  std::string_view capabilities;        // e.g. "pipelining,async"; absent in some probes
+  std::string_view capabilities;        // e.g. "pipelining,async"; "" in health checks
+  bool has_capabilities = false;        // mandatory (SPOE.txt 3.2.4): every HAProxy sends it
   std::string_view engine_id;           // absent in health checks; kept for logs and metrics
   bool healthcheck = false;
 };
@@ -33,7 +34,8 @@ struct Negotiated {
 };
 
 // Chooses the session parameters. Fails with the protocol's status when HAProxy offers no
-// version we speak (only 2.0 exists) or a frame size below the protocol floor.
+// version we speak (only 2.0 exists), a frame size below the protocol floor, or no
+// "capabilities" item (status 7: mandatory, and sent by every HAProxy, health checks included).
 HelloResult negotiate(const HaproxyHello& hello, std::uint32_t agent_max_frame_size,
                       Negotiated& out);
 

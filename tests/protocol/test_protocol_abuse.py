@@ -23,6 +23,7 @@ IO_TIMEOUT = 3.0
 
 # Status codes of AGENT-DISCONNECT (spop-brief section 3).
 NORMAL, TIMEOUT, TOO_BIG, INVALID, NO_VERSION, BAD_VERSION, BAD_FRAME_SIZE, FRAG = 0, 2, 3, 4, 5, 8, 9, 10
+NO_CAPABILITIES = 7
 
 
 def free_port():
@@ -205,6 +206,7 @@ def abuse_cases():
         ("continuation fragment", w.frame(0, b"\x00", 1, 1), True, FRAG),
         ("HELLO without supported-versions", w.hello(versions=None), False, NO_VERSION),
         ("HELLO with an unsupported version", w.hello(versions="1.0, 3.0"), False, BAD_VERSION),
+        ("HELLO without capabilities", w.hello(capabilities=None), False, NO_CAPABILITIES),
         ("HELLO with max-frame-size 100", w.hello(max_frame_size=100), False, BAD_FRAME_SIZE),
         ("HELLO with non-zero ids", w.frame(w.HAPROXY_HELLO, hello[11:], 1, 0), False, INVALID),
         ("HELLO twice", hello, True, INVALID),

@@ -30,6 +30,7 @@ HaproxyHello hello_with(std::string_view versions, std::uint64_t max_frame_size)
   h.max_frame_size = max_frame_size;
   h.has_max_frame_size = true;
   h.capabilities = "pipelining";
+  h.has_capabilities = true;
   return h;
 }
 
@@ -47,6 +48,7 @@ TEST_CASE("the health-check probe parses as a healthcheck without engine-id", "[
   CHECK(h.has_max_frame_size);
   CHECK(h.max_frame_size == 16380);
   CHECK(h.capabilities.empty());
+  CHECK(h.has_capabilities);  // an empty list, present: the probe passes negotiate()
   CHECK(h.engine_id.empty());
   CHECK(h.healthcheck);
 }
@@ -160,6 +162,24 @@ TEST_CASE("negotiate refuses a max-frame-size below 256 with status 9", "[hello]
   const std::uint64_t offer = GENERATE(0u, 1u, 100u, 255u);
   Negotiated n;
   CHECK(static_cast<int>(negotiate(hello_with("2.0", offer), kDefaultMaxFrameSize, n).status) == 9);
+}
+
+TEST_CASE("negotiate refuses a HELLO without capabilities with status 7", "[hello]") {
+  // Mandatory in SPOE.txt 3.2.4, and every HAProxy (2.6 to 3.x, health checks included) sends it.
+  const ByteVec payload = hex("12 \"supported-versions\" 08 03 \"2.0\" 0e \"max-frame-size\" 03 fc f0 06");
+  HaproxyHello h;
+  REQUIRE(parse_haproxy_hello(view(payload), h).status == Status::Normal);
+  CHECK_FALSE(h.has_capabilities);
+  Negotiated n;
+  CHECK(static_cast<int>(negotiate(h, kDefaultMaxFrameSize, n).status) == 7);
+  // Of another type it is not a capabilities list either.
+  const ByteVec typed = concat({payload, hex("0c \"capabilities\" 03 01")});
+  REQUIRE(parse_haproxy_hello(view(typed), h).status == Status::Normal);
+  CHECK(static_cast<int>(negotiate(h, kDefaultMaxFrameSize, n).status) == 7);
+  // An empty list is a list.
+  const ByteVec empty = concat({payload, hex("0c \"capabilities\" 08 00")});
+  REQUIRE(parse_haproxy_hello(view(empty), h).status == Status::Normal);
+  CHECK(negotiate(h, kDefaultMaxFrameSize, n).status == Status::Normal);
 }
 
 TEST_CASE("negotiate never goes above HAProxy's offer nor below the floor", "[hello]") {
