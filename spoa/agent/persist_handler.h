@@ -52,8 +52,12 @@ class PersistWorkerState {
     unknown_names_.note(name, runtime_.unknown_backends());
   }
 
-  // Moves this worker's counters into the runtime's totals (call about once a second).
-  void publish_counters() { runtime_.merge_counters(counters, handler); }
+  // Moves this worker's counters into the runtime's totals and takes its turn at the table's
+  // expiry sweep (call about once a second).
+  void publish_counters() {
+    runtime_.merge_counters(counters, handler);
+    runtime_.sweep_table(now_ms());
+  }
 
  private:
   PersistRuntime& runtime_;

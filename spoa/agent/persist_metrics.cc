@@ -15,6 +15,14 @@ static void labelled(std::string& out, const char* name, const char* label, std:
   out += buf;
 }
 
+// Backend ids are the config order, so backends 0..size-1 are exactly the configured ones.
+static std::size_t configured_capacity(PersistRuntime& runtime) {
+  std::size_t n = 0;
+  for (std::size_t b = 0; b < runtime.size(); ++b)
+    n += runtime.table().capacity_for_backend(static_cast<std::uint16_t>(b));
+  return n;
+}
+
 void render_persist_metrics(PersistRuntime& runtime, std::string& out) {
   const PersistTotals t = runtime.totals();
   out += "# HELP sticky_persist_decisions_total persistence decisions by reason\n";
@@ -68,11 +76,17 @@ void render_persist_metrics(PersistRuntime& runtime, std::string& out) {
   };
   for (const Row& r : rows) metrics::append_metric(out, r.name, "counter", r.help, static_cast<double>(r.v));
   const auto tc = runtime.table().counters();
-  metrics::append_metric(out, "sticky_table_entries", "gauge", "entries in the sticky table",
+  metrics::append_metric(out, "sticky_table_entries", "gauge",
+                         "entries in the sticky table (expired ones are reclaimed within about 5 s)",
                          static_cast<double>(runtime.table().size()));
-  metrics::append_metric(out, "sticky_table_evicted_total", "counter", "live entries evicted at capacity",
+  metrics::append_metric(out, "sticky_table_capacity", "gauge",
+                         "the most entries the table holds: the sum of the backends' capacity",
+                         static_cast<double>(configured_capacity(runtime)));
+  metrics::append_metric(out, "sticky_table_evicted_total", "counter",
+                         "live entries evicted because their backend's capacity was reached (oldest first)",
                          static_cast<double>(tc.evicted_capacity));
-  metrics::append_metric(out, "sticky_table_expired_total", "counter", "entries removed after their TTL",
+  metrics::append_metric(out, "sticky_table_expired_total", "counter",
+                         "entries removed after their TTL (by lookups, inserts and the once-a-second sweep)",
                          static_cast<double>(tc.expired));
   out += "# HELP sticky_table_remote_total pins from other agents merged into the table, by outcome\n";
   out += "# TYPE sticky_table_remote_total counter\n";

@@ -69,10 +69,11 @@ std::uint8_t key_id_for(const std::string& secret) {
 std::unique_ptr<PersistRuntime> PersistRuntime::build(const config::Config& cfg,
                                                       std::vector<std::string>& errors) {
   std::unique_ptr<PersistRuntime> rt(new PersistRuntime());
-  std::size_t capacity = 0;
-  for (const auto& b : cfg.backends) capacity += b.capacity;
+  // Each backend's `capacity` bounds that backend's own entries (backend id = config order); the
+  // shared partition only catches ids no backend has, which the engines never produce.
   policy::StickyTableOptions topt;
-  topt.capacity = std::max<std::size_t>(capacity, 1024);
+  topt.capacity = 1024;
+  for (const auto& b : cfg.backends) topt.backend_capacity.push_back(static_cast<std::size_t>(b.capacity));
   rt->table_ = std::make_unique<policy::StickyTable>(topt);
   rt->registry_ = std::make_unique<policy::ServerRegistry>();
   std::vector<std::string> names;

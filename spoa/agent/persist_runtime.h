@@ -65,6 +65,10 @@ class PersistRuntime {
 
   // Workers add their counters (and reset their own) here; the exporter reads the totals.
   void merge_counters(policy::PersistCounters& from, HandlerCounters& handler);
+  // Workers call this about once a second with their clock: expired pins are reclaimed in bounded
+  // steps (the first caller in a second does that second's share), so sticky_table_entries counts
+  // live pins within StickyTable's sweep period.
+  void sweep_table(std::int64_t now_ms) { table_->sweep_tick(now_ms); }
   PersistTotals totals() const;
 
  private:

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <limits>
 #include <mutex>
@@ -21,6 +22,7 @@ constexpr int kMaxRequeue = 64;              // touched tail entries requeued pe
 constexpr std::uint32_t kMaxTtlSec = (1U << 31) - 1;  // 68 years; the 32nd bit is the touched flag
 constexpr int kReclaimPerInsert = 2;         // expired tail entries dropped opportunistically per insert
 constexpr std::size_t kMaxShardCapacity = std::size_t{1} << 24;  // keeps arena handles and indices in 32 bits
+constexpr std::size_t kMinShardEntries = 512;  // a small partition gets fewer shards, not tiny ones
 
 std::uint32_t to_sec(std::int64_t ms) {
   if (ms <= kStickyEpochMs) return 0;
@@ -294,20 +296,58 @@ struct alignas(64) StickyTable::Shard {
   }
 };
 
+// The sweep's position: a shard index over all partitions and a record index in that shard.
+struct StickyTable::SweepState {
+  std::mutex mu;  // one sweeper at a time; request paths never take it
+  std::uint32_t shard = 0;
+  std::size_t record = 0;
+  std::atomic<std::uint32_t> last_tick_s{0};
+};
+
 StickyTable::StickyTable(StickyTableOptions options) {
-  std::uint32_t n = 1;
-  while (n < options.shards && n < (1U << 16)) n <<= 1;
-  shard_count_ = n;
-  shard_capacity_ = std::clamp<std::size_t>((options.capacity + n - 1) / n, 1, kMaxShardCapacity);
-  shards_ = std::make_unique<Shard[]>(n);
-  for (std::uint32_t i = 0; i < n; ++i) shards_[i].init(shard_capacity_);
+  std::uint32_t max_shards = 1;
+  while (max_shards < options.shards && max_shards < (1U << 16)) max_shards <<= 1;
+  // Partition 0 is shared by every backend without a capacity of its own.
+  std::vector<std::size_t> caps{std::max<std::size_t>(options.capacity, 1)};
+  for (std::size_t b = 0; b < options.backend_capacity.size() && b <= 0xFFFF; ++b) {
+    if (options.backend_capacity[b] == 0) continue;
+    part_of_backend_.resize(b + 1, 0);
+    part_of_backend_[b] = static_cast<std::uint16_t>(caps.size());
+    caps.push_back(options.backend_capacity[b]);
+  }
+  std::vector<std::uint32_t> counts;
+  std::uint32_t total = 0;
+  for (const std::size_t cap : caps) {
+    std::uint32_t n = 1;
+    while (n < max_shards && cap / (2 * n) >= kMinShardEntries) n <<= 1;
+    while ((cap + n - 1) / n > kMaxShardCapacity && n < (1U << 16)) n <<= 1;
+    Partition p;
+    p.first = total;
+    p.mask = n - 1;
+    p.capacity = std::min(cap, std::size_t{n} * kMaxShardCapacity);
+    parts_.push_back(p);
+    counts.push_back(n);
+    total += n;
+    total_capacity_ += p.capacity;
+  }
+  shard_count_ = total;
+  shards_ = std::make_unique<Shard[]>(total);
+  for (std::size_t k = 0; k < parts_.size(); ++k) {
+    const Partition& p = parts_[k];
+    const std::size_t base = p.capacity / counts[k];
+    const std::size_t extra = p.capacity % counts[k];
+    // Exact split: the shard capacities add up to the partition's capacity.
+    for (std::uint32_t j = 0; j < counts[k]; ++j) shards_[p.first + j].init(base + (j < extra ? 1 : 0));
+  }
+  sweep_ = std::make_unique<SweepState>();
 }
 
 StickyTable::~StickyTable() = default;
 
-StickyTable::Shard& StickyTable::shard_for(std::uint64_t hash) const {
+StickyTable::Shard& StickyTable::shard_for(const StickyKey& key, std::uint64_t hash) const {
   // Bits 40.. pick the shard; the low 32 bits pick the bucket, so the two stay independent.
-  return shards_[(hash >> 40) & (shard_count_ - 1)];
+  const Partition& p = partition_for(key.backend);
+  return shards_[p.first + ((hash >> 40) & p.mask)];
 }
 
 std::optional<StickyEntry> StickyTable::lookup(const StickyKey& key, std::int64_t now_ms) {
@@ -315,7 +355,7 @@ std::optional<StickyEntry> StickyTable::lookup(const StickyKey& key, std::int64_
   const std::uint64_t h = key_hash(key);
   const auto tag = static_cast<std::uint32_t>(h);
   const std::uint32_t now_s = to_sec(now_ms);
-  Shard& sh = shard_for(h);
+  Shard& sh = shard_for(key, h);
   std::lock_guard lock(sh.mu);
   ++sh.counters.lookups;
   const std::uint32_t i = sh.find(key, tag);
@@ -341,7 +381,7 @@ std::optional<StickyEntry> StickyTable::lookup(const StickyKey& key, std::int64_
 std::optional<StickyEntry> StickyTable::peek(const StickyKey& key, std::int64_t now_ms) const {
   if (check_key(key) != StickyStatus::Ok) return std::nullopt;
   const std::uint64_t h = key_hash(key);
-  Shard& sh = shard_for(h);
+  Shard& sh = shard_for(key, h);
   std::lock_guard lock(sh.mu);
   const std::uint32_t i = sh.find(key, static_cast<std::uint32_t>(h));
   if (i == kNil || is_expired(sh.slots[i], to_sec(now_ms))) return std::nullopt;
@@ -357,7 +397,7 @@ UpsertResult StickyTable::upsert(const StickyKey& key, std::uint32_t server_id, 
   const std::uint64_t h = key_hash(key);
   const auto tag = static_cast<std::uint32_t>(h);
   const std::uint32_t now_s = to_sec(now_ms);
-  Shard& sh = shard_for(h);
+  Shard& sh = shard_for(key, h);
   std::lock_guard lock(sh.mu);
   switch (r.status) {
     case StickyStatus::Ok: break;
@@ -417,7 +457,7 @@ UpsertResult StickyTable::upsert(const StickyKey& key, std::uint32_t server_id, 
 bool StickyTable::erase(const StickyKey& key) {
   if (check_key(key) != StickyStatus::Ok) return false;
   const std::uint64_t h = key_hash(key);
-  Shard& sh = shard_for(h);
+  Shard& sh = shard_for(key, h);
   std::lock_guard lock(sh.mu);
   const std::uint32_t i = sh.find(key, static_cast<std::uint32_t>(h));
   if (i == kNil) return false;
@@ -433,7 +473,7 @@ RemoteOutcome StickyTable::apply_remote(const StickyKey& key, const StickyEntry&
   const std::uint32_t now_s = to_sec(now_ms);
   const std::uint32_t seen_s = to_sec(remote.last_seen_ms);
   const std::uint32_t expires_s = to_sec(remote.expires_ms);
-  Shard& sh = shard_for(h);
+  Shard& sh = shard_for(key, h);
   std::lock_guard lock(sh.mu);
   if (check_key(key) != StickyStatus::Ok) {
     ++sh.counters.rejected_bad_key;
@@ -496,7 +536,7 @@ RemoteOutcome StickyTable::apply_remote(const StickyKey& key, const StickyEntry&
 bool StickyTable::mark_synced(const StickyKey& key, std::int64_t now_ms) {
   if (check_key(key) != StickyStatus::Ok) return false;
   const std::uint64_t h = key_hash(key);
-  Shard& sh = shard_for(h);
+  Shard& sh = shard_for(key, h);
   std::lock_guard lock(sh.mu);
   const std::uint32_t i = sh.find(key, static_cast<std::uint32_t>(h));
   if (i == kNil) return false;
@@ -520,6 +560,59 @@ std::size_t StickyTable::sweep_expired(std::int64_t now_ms) {
     }
   }
   return removed;
+}
+
+std::size_t StickyTable::sweep_step(std::int64_t now_ms, std::size_t max_records) {
+  std::unique_lock<std::mutex> guard(sweep_->mu, std::try_to_lock);
+  if (!guard.owns_lock()) return 0;
+  const std::uint32_t now_s = to_sec(now_ms);
+  std::size_t removed = 0;
+  std::size_t budget = max_records;
+  // Every shard is visited at most once more than a full pass needs, so an empty table ends fast.
+  for (std::uint32_t visits = 0; budget > 0 && visits <= shard_count_;) {
+    Shard& sh = shards_[sweep_->shard];
+    bool shard_done = false;
+    {
+      std::lock_guard lock(sh.mu);
+      const std::size_t end = std::min(sh.slots.size(), sweep_->record + std::min(budget, kStickySweepChunk));
+      std::size_t i = sweep_->record;
+      for (; i < end; ++i) {
+        const Slot& s = sh.slots[i];
+        if (s.key_len != 0 && is_expired(s, now_s)) {
+          sh.remove(static_cast<std::uint32_t>(i));
+          ++sh.counters.expired;
+          ++removed;
+        }
+      }
+      budget -= std::min(budget, std::max<std::size_t>(i - sweep_->record, 1));  // an empty shard costs one
+      sweep_->record = i;
+      shard_done = i >= sh.slots.size();
+    }
+    if (shard_done) {
+      sweep_->record = 0;
+      sweep_->shard = sweep_->shard + 1 == shard_count_ ? 0 : sweep_->shard + 1;
+      ++visits;
+    }
+  }
+  return removed;
+}
+
+std::size_t StickyTable::sweep_tick(std::int64_t now_ms) {
+  const std::uint32_t now_s = to_sec(now_ms);
+  std::uint32_t last = sweep_->last_tick_s.load(std::memory_order_relaxed);
+  do {
+    if (now_s <= last) return 0;  // already swept this second (or the clock went back)
+  } while (!sweep_->last_tick_s.compare_exchange_weak(last, now_s, std::memory_order_relaxed));
+  // Records in use (one short lock per shard, once a second): the pace follows the table's size.
+  std::size_t records = 0;
+  for (std::uint32_t k = 0; k < shard_count_; ++k) {
+    std::lock_guard lock(shards_[k].mu);
+    records += shards_[k].slots.size();
+  }
+  const std::uint64_t elapsed = last == 0 ? 1 : std::min<std::uint64_t>(now_s - last, kStickySweepPeriodSec);
+  const std::size_t budget = std::max<std::size_t>(
+      kStickySweepChunk, (records * elapsed + kStickySweepPeriodSec - 1) / kStickySweepPeriodSec);
+  return sweep_step(now_ms, budget);
 }
 
 std::vector<std::uint64_t> StickyTable::entries_per_server() const {
@@ -550,6 +643,17 @@ std::size_t StickyTable::size() const {
   for (std::uint32_t k = 0; k < shard_count_; ++k) {
     std::lock_guard lock(shards_[k].mu);
     n += shards_[k].count;
+  }
+  return n;
+}
+
+std::size_t StickyTable::size_for_backend(std::uint16_t backend) const {
+  const Partition& p = partition_for(backend);
+  std::size_t n = 0;
+  for (std::uint32_t k = 0; k <= p.mask; ++k) {
+    const Shard& sh = shards_[p.first + k];
+    std::lock_guard lock(sh.mu);
+    n += sh.count;
   }
   return n;
 }

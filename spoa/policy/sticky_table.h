@@ -92,19 +92,33 @@ struct StickyTableMemory {
 };
 
 struct StickyTableOptions {
-  std::size_t capacity = 1 << 20;  // total entries; split evenly over shards
-  std::uint32_t shards = 64;       // rounded up to a power of two, 1..65536
+  // Entries for backends without an entry in backend_capacity (all of them when it is empty).
+  std::size_t capacity = 1 << 20;
+  std::uint32_t shards = 64;  // most shards per partition: a power of two, 1..65536 (see below)
+  // backend_capacity[b] > 0 gives backend id b a partition of its own holding at most that many
+  // entries: backends never evict each other's entries. 0 = the shared partition.
+  std::vector<std::size_t> backend_capacity = {};
 };
 
-// Thread-safe: the key hash picks one of `shards` shards, each with its own mutex, so threads only
-// contend when they touch the same shard. All work is O(1) except sweep_expired().
-// Capacity is enforced per shard (capacity / shards each): a full shard first drops an expired
-// entry found among its 8 least recently seen, else its least recently seen entry.
+// Thread-safe: the key hash picks one of its partition's shards, each with its own mutex, so
+// threads only contend when they touch the same shard. All work is O(1) except sweep_expired().
+// Capacity is exact: a partition of capacity C holds at most C entries, whatever the shard count.
+// It has S = min(shards, C / 512 rounded down to a power of two) shards (at least 1), and a shard
+// holds C / S entries, one more for the first C % S shards, so the shard capacities sum to C. A
+// full shard first drops an expired entry found among its 8 least recently seen, else its least
+// recently seen entry (counted in evicted_capacity). Shards fill unevenly by chance, so the first
+// evictions can come slightly before the partition as a whole is full (about 1% at 1M entries).
+// Expiry: lookups and inserts drop the expired entries they meet; sweep_tick(), called about once
+// a second, walks every record within kStickySweepPeriodSec in bounded steps, so size() counts at
+// most the entries that expired in the last kStickySweepPeriodSec + 1 seconds beyond the live ones.
 // All time arguments are milliseconds since the Unix epoch; the table never reads a clock. Times
 // are stored in whole seconds (last_seen floored, TTL rounded up) and an entry is gone from its
 // reported expires_ms on: within one second of the exact millisecond deadline.
 // Memory: a 60-byte record per entry (keys up to 16 bytes inline, longer ones in a per-shard slab)
 // plus 4-8 bytes of bucket heads (capacity rounded up to a power of two): 64-68 bytes per IPv4 entry.
+inline constexpr std::uint32_t kStickySweepPeriodSec = 4;
+inline constexpr std::size_t kStickySweepChunk = 512;  // records examined per shard lock hold
+
 class StickyTable {
  public:
   explicit StickyTable(StickyTableOptions options = {});
@@ -141,8 +155,19 @@ class StickyTable {
   // Records that the entry's TTL was written to the shared store at `now` (throttles refresh writes).
   bool mark_synced(const StickyKey& key, std::int64_t now_ms);
 
-  // Removes every expired entry; locks one shard at a time. Returns how many were removed.
+  // Removes every expired entry; locks one shard at a time, but walks the whole table in one
+  // call: for tests and tools, not for a request path. Returns how many were removed.
   std::size_t sweep_expired(std::int64_t now_ms);
+  // Examines at most `max_records` records (kStickySweepChunk per shard lock hold), resuming where
+  // the previous step stopped and wrapping round every partition and shard, and removes the
+  // expired ones (counted in expired). Returns how many were removed. If another thread is
+  // sweeping, returns 0 at once. A full pass takes ceil(records_in_use / max_records) steps.
+  std::size_t sweep_step(std::int64_t now_ms, std::size_t max_records);
+  // The paced sweep for a periodic timer (any thread, any number of threads): the first call in a
+  // new second examines records_in_use * elapsed / kStickySweepPeriodSec records (at least
+  // kStickySweepChunk), so the whole table is walked every kStickySweepPeriodSec seconds however
+  // many threads call it; later calls in the same second return 0. Returns how many were removed.
+  std::size_t sweep_tick(std::int64_t now_ms);
 
   // Present entries per server id (index = server id), expired-but-not-yet-swept ones included:
   // call sweep_expired() first for exact live counts.
@@ -150,19 +175,35 @@ class StickyTable {
   std::uint64_t entries_for_server(std::uint32_t server_id) const;
 
   std::size_t size() const;
-  std::size_t capacity() const { return shard_capacity_ * shard_count_; }
+  // Entries of one backend's partition (the shared one if the backend has none of its own).
+  std::size_t size_for_backend(std::uint16_t backend) const;
+  std::size_t capacity() const { return total_capacity_; }
+  // The bound of the partition the backend's keys go to.
+  std::size_t capacity_for_backend(std::uint16_t backend) const { return partition_for(backend).capacity; }
   std::uint32_t shard_count() const { return shard_count_; }
   StickyTableCounters counters() const;
   StickyTableMemory memory() const;
 
-  struct Shard;  // defined in the .cc
+  struct Shard;       // defined in the .cc
+  struct SweepState;  // defined in the .cc
 
  private:
-  Shard& shard_for(std::uint64_t hash) const;
+  struct Partition {
+    std::uint32_t first = 0;  // index of its first shard in shards_
+    std::uint32_t mask = 0;   // shard count - 1
+    std::size_t capacity = 0;
+  };
+  const Partition& partition_for(std::uint16_t backend) const {
+    return parts_[backend < part_of_backend_.size() ? part_of_backend_[backend] : 0];
+  }
+  Shard& shard_for(const StickyKey& key, std::uint64_t hash) const;
 
   std::uint32_t shard_count_ = 1;
-  std::size_t shard_capacity_ = 1;
+  std::size_t total_capacity_ = 0;
   std::unique_ptr<Shard[]> shards_;
+  std::vector<Partition> parts_;                // [0] is the shared partition
+  std::vector<std::uint16_t> part_of_backend_;  // backend id -> index in parts_
+  std::unique_ptr<SweepState> sweep_;           // the incremental sweep's position and pace
 };
 
 }  // namespace sticky::policy

@@ -137,7 +137,21 @@ void bench_table(std::size_t n, int threads, int fill_rounds, int lookup_rounds)
     look.push_back(static_cast<double>(sample) / t_look.wall);
     look_cpu.push_back(static_cast<double>(sample) / t_look.cpu);
   }
+  // The expiry sweep's cost, nothing expired (every record read, none removed): one full pass in
+  // kStickySweepChunk-record lock holds, and what one paced tick costs at this size.
+  std::vector<double> sweep_ns;
+  for (int r = 0; r < lookup_rounds; ++r) {
+    const std::int64_t now = kT0 + 1000 * (lookup_rounds + 1);
+    const double c0 = thread_cpu_seconds();
+    std::size_t removed = 0;
+    for (std::size_t done = 0; done < n; done += 65536) removed += table->sweep_step(now, 65536);
+    sweep_ns.push_back((thread_cpu_seconds() - c0) * 1e9 / static_cast<double>(n));
+    checksum += removed;
+  }
+  const double tick_ms = median(sweep_ns) * static_cast<double>(n) / sticky::policy::kStickySweepPeriodSec / 1e6;
   const auto c = table->counters();
+  std::printf("table n=%-8zu sweep %.2f ns/record, %.2f ms per 1 s tick (whole table every %u s)\n", n,
+              median(sweep_ns), tick_ms, sticky::policy::kStickySweepPeriodSec);
   std::printf("table n=%-8zu threads=%d  inserts/s %5.2f M wall, %5.2f M cpu (%d fills)  lookups/s %5.2f M wall, "
               "%5.2f M cpu (%d x %zu, hit %.3f)  bytes/entry: RSS delta %5.1f, accounted %5.1f (key 4)  kept %zu "
               "[chk %llu]\n",

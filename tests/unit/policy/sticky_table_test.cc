@@ -385,6 +385,136 @@ TEST_CASE("concurrent mixed operations keep the table consistent", "[sticky_tabl
   CHECK(t.memory().entries == size);
 }
 
+// ---- Exact capacity (issue 9) and the incremental expiry sweep (issue 12) ----
+
+namespace {
+
+// A table whose backend 1 has a partition of `capacity` entries (64 shards asked for, as the agent does).
+StickyTable backend_table(std::size_t capacity) {
+  return StickyTable(StickyTableOptions{1024, 64, {0, capacity}});
+}
+
+}  // namespace
+
+TEST_CASE("capacity 60: 100 new clients leave exactly the 60 most recent, 40 evictions counted", "[sticky_table]") {
+  StickyTable t = backend_table(60);
+  CHECK(t.capacity_for_backend(1) == 60);
+  for (std::uint32_t i = 0; i < 100; ++i) t.upsert(ipv4(i).view(), i % 4, kT0 + i * kSec, kTtl);
+  CHECK(t.size_for_backend(1) == 60);
+  CHECK(t.size() == 60);
+  CHECK(t.counters().evicted_capacity == 40);
+  CHECK(t.counters().expired == 0);
+  // A partition this small is one shard, so the eviction order is exact LRU.
+  for (std::uint32_t i = 0; i < 100; ++i) CHECK(t.peek(ipv4(i).view(), kT0 + 100 * kSec).has_value() == (i >= 40));
+  std::uint64_t per_server = 0;
+  for (auto n : t.entries_per_server()) per_server += n;
+  CHECK(per_server == 60);
+}
+
+TEST_CASE("capacity 3000: 5000 new clients leave exactly 3000, 2000 evictions counted", "[sticky_table]") {
+  StickyTable t = backend_table(3000);
+  CHECK(t.capacity_for_backend(1) == 3000);
+  for (std::uint32_t i = 0; i < 5000; ++i) {
+    t.upsert(ipv4(i).view(), 1, kT0, kTtl);
+    REQUIRE(t.size() <= 3000);  // never above, at any moment
+  }
+  CHECK(t.size() == 3000);
+  CHECK(t.counters().evicted_capacity == 2000);
+  CHECK(t.memory().entries == 3000);
+}
+
+TEST_CASE("a table's own capacity is exact whatever the shard count", "[sticky_table]") {
+  for (const std::size_t cap : {std::size_t{1}, std::size_t{60}, std::size_t{1000}, std::size_t{3000},
+                                std::size_t{100003}}) {
+    StickyTable t(StickyTableOptions{cap, 64});
+    CHECK(t.capacity() == cap);
+    for (std::uint32_t i = 0; i < 2 * cap + 100; ++i) t.upsert(ipv4(i).view(), 1, kT0, kTtl);
+    CHECK(t.size() <= cap);
+    CHECK(t.size() >= cap - cap / 50);  // uneven shard filling costs at most a few percent
+    const auto c = t.counters();
+    CHECK(c.inserts - c.evicted_capacity == t.size());
+  }
+}
+
+TEST_CASE("two backends with different capacities never evict each other's entries", "[sticky_table]") {
+  StickyTable t(StickyTableOptions{1024, 64, {0, 60, 3000}});
+  CHECK(t.capacity() == 1024 + 60 + 3000);
+  for (std::uint32_t i = 0; i < 60; ++i) t.upsert(ipv4(i, 1).view(), 1, kT0, kTtl);
+  for (std::uint32_t i = 0; i < 5000; ++i) t.upsert(ipv4(i, 2).view(), 2, kT0 + kSec, kTtl);  // same bytes, backend 2
+  CHECK(t.size_for_backend(1) == 60);
+  CHECK(t.size_for_backend(2) == 3000);
+  for (std::uint32_t i = 0; i < 60; ++i) CHECK(t.peek(ipv4(i, 1).view(), kT0 + kSec).has_value());
+  CHECK(t.counters().evicted_capacity == 2000);
+  // Churn on the small backend evicts only its own entries.
+  for (std::uint32_t i = 1000; i < 1100; ++i) t.upsert(ipv4(i, 1).view(), 1, kT0 + 2 * kSec, kTtl);
+  CHECK(t.size_for_backend(1) == 60);
+  CHECK(t.size_for_backend(2) == 3000);
+  CHECK(t.counters().evicted_capacity == 2100);
+  CHECK(t.entries_for_server(2) == 3000);
+  // A backend without its own capacity goes to the shared partition.
+  t.upsert(ipv4(7, 9).view(), 3, kT0, kTtl);
+  CHECK(t.size_for_backend(9) == 1);
+  CHECK(t.capacity_for_backend(9) == 1024);
+  CHECK(t.size() == 3061);
+}
+
+TEST_CASE("sweep_step reclaims 10,000 expired entries in bounded steps and keeps every live one", "[sticky_table]") {
+  StickyTable t(StickyTableOptions{1 << 16, 64, {0, 20000}});
+  for (std::uint32_t i = 0; i < 10000; ++i) t.upsert(ipv4(i).view(), 1, kT0, 10 * kSec);
+  for (std::uint32_t i = 50000; i < 50500; ++i) t.upsert(ipv4(i).view(), 2, kT0, kTtl);  // still live later
+  REQUIRE(t.size() == 10500);
+  const std::int64_t later = kT0 + 11 * kSec;
+  // Nothing expired yet: a full pass removes nothing.
+  for (int n = 0; n < 40; ++n) CHECK(t.sweep_step(kT0 + 5 * kSec, 1024) == 0);
+  CHECK(t.size() == 10500);
+
+  constexpr std::size_t kStep = 1024;
+  const std::size_t max_calls = (10500 + kStep - 1) / kStep + 1;  // one pass over the records in use, plus the wrap
+  std::size_t calls = 0;
+  while (t.size() > 500 && calls < 10 * max_calls) {
+    CHECK(t.sweep_step(later, kStep) <= kStep);
+    ++calls;
+  }
+  CHECK(calls <= max_calls);
+  CHECK(t.size() == 500);
+  CHECK(t.counters().expired == 10000);
+  CHECK(t.entries_for_server(1) == 0);
+  CHECK(t.entries_for_server(2) == 500);
+  for (std::uint32_t i = 50000; i < 50500; ++i) CHECK(t.peek(ipv4(i).view(), later).has_value());
+
+  // Once the rest expire too, the table drains to 0.
+  const std::int64_t much_later = kT0 + kTtl + kSec;
+  for (std::size_t n = 0; n < max_calls && t.size() > 0; ++n) t.sweep_step(much_later, kStep);
+  CHECK(t.size() == 0);
+  CHECK(t.counters().expired == 10500);
+}
+
+TEST_CASE("sweep_tick walks the whole table within the sweep period, once per second", "[sticky_table]") {
+  StickyTable t(StickyTableOptions{1 << 15, 64});
+  for (std::uint32_t i = 0; i < 10000; ++i) t.upsert(ipv4(i).view(), 1, kT0, 10 * kSec);
+  t.sweep_tick(kT0);  // the first tick starts the pace
+  // Client 7 keeps coming back: it must survive every sweep.
+  std::int64_t now = kT0;
+  for (int s = 1; s <= 9; ++s) {
+    now = kT0 + s * kSec;
+    t.lookup(ipv4(7).view(), now);
+    t.sweep_tick(now);
+    CHECK(t.sweep_tick(now) == 0);  // a second worker in the same second does nothing
+  }
+  REQUIRE(t.size() == 10000);
+  std::uint32_t ticks = 0;
+  while (t.size() > 1 && ticks < 10) {
+    now += kSec;
+    t.lookup(ipv4(7).view(), now);
+    t.sweep_tick(now);
+    ++ticks;
+  }
+  CHECK(t.size() == 1);
+  CHECK(ticks <= sticky::policy::kStickySweepPeriodSec);
+  CHECK(t.peek(ipv4(7).view(), now).has_value());
+  CHECK(t.counters().expired == 9999);
+}
+
 // ---- ServerRegistry ----
 
 using sticky::policy::kNoServerId;
