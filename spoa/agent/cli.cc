@@ -4,6 +4,8 @@
 #include <charconv>
 #include <string_view>
 
+#include "config/units.h"
+
 namespace sticky::agent {
 
 const char* usage_text() {
@@ -25,6 +27,9 @@ const char* usage_text() {
          "                      configured backends HAProxy does not have\n"
          "  --metrics ADDR      serve Prometheus metrics on HOST:PORT (GET /metrics)\n"
          "  --log-level LEVEL   error, warn, info or debug (default info)\n"
+         "  --drain-grace DUR   on SIGTERM, fail HAProxy's health checks for DUR (e.g. 3s,\n"
+         "                      500ms; 0 = no drain) while still answering, then close\n"
+         "                      (default 3s, or agent.drain_grace in the config)\n"
          "  --version           print the version and exit\n"
          "  --help              print this help and exit\n";
 }
@@ -109,6 +114,14 @@ bool parse_cli(int argc, const char* const* argv, CliOptions& out, std::string& 
         return false;
       }
       out.log_level_set = true;
+    } else if (arg == "--drain-grace") {
+      if (!need_value(v)) return false;
+      const config::ParsedNumber d = config::parse_duration_ms(v);
+      if (!d.ok() || d.value > 600 * 1000) {
+        error = "--drain-grace: expected a duration up to 10m such as 3s or 500ms, got '" + std::string(v) + "'";
+        return false;
+      }
+      out.drain_grace_ms = static_cast<long long>(d.value);
     } else {
       error = "unknown option '" + std::string(argv[i]) + "' (see --help)";
       return false;

@@ -22,6 +22,7 @@ struct CliOptions {
   std::string socket_group;
   log::Level log_level = log::Level::Info;
   bool log_level_set = false;
+  long long drain_grace_ms = -1;          // --drain-grace; -1 = agent.drain_grace in the config
   bool help = false;
   bool version = false;
 };

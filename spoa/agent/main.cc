@@ -104,6 +104,8 @@ bool resolve_startup(const agent::CliOptions& cli, const config::Config& cfg, St
   out.server.threads = cli.threads > 0 ? cli.threads : static_cast<int>(cfg.agent.threads);
   out.server.worker.max_frame_size = cfg.agent.max_frame_size;
   out.server.worker.max_connections = cfg.agent.max_connections;
+  out.server.drain_grace =
+      static_cast<double>(cli.drain_grace_ms >= 0 ? cli.drain_grace_ms : cfg.agent.drain_grace.count()) / 1000.0;
   return errors.size() == before;
 }
 

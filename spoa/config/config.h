@@ -31,6 +31,9 @@ struct AgentSection {
   std::string metrics;  // Prometheus endpoint "host:port"; empty = disabled
   std::uint32_t max_frame_size = 16380;
   std::uint32_t max_connections = 10000;
+  // On SIGTERM: how long health-check HELLOs are refused (HAProxy marks the agent DOWN and stops
+  // sending) while NOTIFYs on open connections are still answered, before the connections close.
+  Duration drain_grace{3000};
 };
 
 struct HaproxySection {

@@ -46,6 +46,10 @@ constexpr Field<AgentSection> kAgentFields[] = {
      .max = 1U << 20, .help = "largest SPOP frame accepted and announced in AGENT-HELLO"},
     {.name = "max_connections", .type = FieldType::Uint, .target = &AgentSection::max_connections, .min = 1,
      .max = 1000000, .help = "connections beyond this are refused (and counted)"},
+    {.name = "drain_grace", .type = FieldType::Interval, .target = &AgentSection::drain_grace, .min = 0,
+     .max = 600 * 1000,
+     .help = "on SIGTERM, health checks fail this long (HAProxy stops sending) before connections close; "
+             "0 = close at once"},
 };
 
 constexpr Field<HaproxySection> kHaproxyFields[] = {

@@ -223,6 +223,14 @@ void Connection::handle_hello(const spop::Frame& f) {
     disconnect(spop::Status::Resource, "max_connections reached");
     return;
   }
+  if (hello.healthcheck && worker_.draining()) {
+    // Draining: the check fails (HAProxy's spop-check takes an AGENT-DISCONNECT as an error), so
+    // HAProxy marks the agent DOWN and stops opening streams to it, while open connections are
+    // still answered.
+    worker_.metrics().inc(Counter::healthchecks);
+    disconnect(spop::Status::Resource, "agent is draining before it stops");
+    return;
+  }
   engine_id_.assign(hello.engine_id);
   healthcheck_ = hello.healthcheck;
   // The AGENT-HELLO is written with the size we just agreed on, in one write (3.2+ resets

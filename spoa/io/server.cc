@@ -2,6 +2,8 @@
 // connections), one shared socket per unix path (polled by every worker).
 #include "io/server.h"
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <fcntl.h>
 #include <poll.h>
@@ -100,6 +102,27 @@ void Server::run() {
   STICKY_LOG(Info, "serving with %d worker threads", options_.threads);
   pollfd p{wake_pipe_[0], POLLIN, 0};
   while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+  }
+  if (options_.drain_grace > 0) {
+    char buf[64];
+    while (::read(wake_pipe_[0], buf, sizeof buf) > 0) {
+    }
+    STICKY_LOG(Info, "draining for %.1f s: health checks fail so HAProxy marks this agent DOWN; "
+               "open connections are still served (signal again to stop now)", options_.drain_grace);
+    for (auto& w : workers_) w->begin_drain();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(options_.drain_grace);
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      const int r = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 100)));
+      if (r > 0) break;  // stop now
+      if (r < 0 && errno != EINTR) break;
+      // Nobody connected (HAProxy gone, or never came): nothing to drain.
+      if (r == 0 && open_connections_.load(std::memory_order_relaxed) == 0) {
+        STICKY_LOG(Info, "draining: no connection left");
+        break;
+      }
+    }
   }
   STICKY_LOG(Info, "shutting down: finishing in-flight frames");
   for (auto& w : workers_) w->request_stop();

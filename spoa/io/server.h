@@ -17,6 +17,10 @@ struct ServerOptions {
   int threads = 0;  // 0 = number of cores
   UnixSocketAccess unix_access;  // mode/owner/group of every unix listener
   WorkerOptions worker;
+  // SIGTERM first drains for this long (seconds; 0 = not at all): health-check HELLOs get an
+  // AGENT-DISCONNECT so HAProxy marks the agent DOWN, everything else is served as usual.
+  // A second SIGTERM/SIGINT ends the drain early.
+  double drain_grace = 0;
 };
 
 class Server {

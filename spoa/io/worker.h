@@ -59,6 +59,9 @@ class Worker : public model::ReplySink {
 
   void start();
   void request_stop();  // any thread
+  // Drain (any thread): from now on health-check HELLOs are refused; see ServerOptions::drain_grace.
+  void begin_drain() { draining_.store(true, std::memory_order_relaxed); }
+  bool draining() const { return draining_.load(std::memory_order_relaxed); }
   void join();
 
   // Called by connections.
@@ -94,6 +97,7 @@ class Worker : public model::ReplySink {
   int spare_fd_ = -1;         // freed at EMFILE to accept and close one waiting connection
   std::uint32_t reserve_open_ = 0;  // connections taken beyond max_connections (health checks)
   bool stopping_ = false;
+  std::atomic<bool> draining_{false};
 
   struct Listener {
     int fd;
