@@ -74,6 +74,9 @@ class Node:
         assert self.agent.stop() == 0
         self.agent = self.stack.start_agent("--config", self.stack.path("sticky-agent.yaml"),
                                             port=self.agent.port, name="agent-restarted")
+        # The shipped checks mark a stopped agent DOWN at once and need `rise 2` checks to bring
+        # it back: wait for HAProxy to use it again.
+        wait_reason(self.port, "/learn/x" if self.mode == "cookie" else "/")
 
     def close(self):
         self.stack.close()
