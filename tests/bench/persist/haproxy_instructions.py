@@ -11,6 +11,7 @@ to native. --haproxy BIN picks the HAProxy; --matrix runs every available one.
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -21,7 +22,7 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 import haproxy_versions  # noqa: E402
 import harness  # noqa: E402
 from harness import CONF_DIR, Stack, free_port, get, wait_port, wait_until  # noqa: E402
-from persist_bench import AGENT, shipped_backend  # noqa: E402
+from persist_bench import AGENT, shipped_sections  # noqa: E402
 
 CFG = """
 global
@@ -34,11 +35,9 @@ defaults
     timeout server 30s
 frontend web
     bind 127.0.0.1:{p_http}
+{frontend}
     default_backend app
-{backend}
-    server s1 127.0.0.1:{p_srv}
-    server s2 127.0.0.1:{p_srv}
-    server s3 127.0.0.1:{p_srv}
+{backends}
 backend sticky_agents
     mode tcp
     timeout connect 1s
@@ -52,7 +51,10 @@ listen origin
 NATIVE = """backend app
     balance roundrobin
     stick-table type ip size 2m expire 30m
-    stick on req.hdr_ip(True-Client-IP)"""
+    stick on req.hdr_ip(True-Client-IP)
+    server s1 127.0.0.1:{p_srv}
+    server s2 127.0.0.1:{p_srv}
+    server s3 127.0.0.1:{p_srv}"""
 
 
 def wrk_requests(port, clients, seconds, offset=0, sequential=False):
@@ -67,17 +69,18 @@ def measure(st, variant, args):
     ports = dict(p_http=free_port(), p_srv=free_port(), p_spoa=free_port())
     sock = st.path(f"{variant}.sock")
     if variant == "native":
-        backend = NATIVE
+        frontend, backends = "", NATIVE.format(**ports)
     else:
         cfg_name, spoe_name = {"fast": ("haproxy-fast.cfg", "spoe-sticky-fast.conf"),
                                "spoe": ("haproxy.cfg", "spoe-sticky.conf")}[variant]
         with open(os.path.join(CONF_DIR, "akamai", spoe_name)) as f:
             spoe = st.write(f"{variant}-spoe.conf", f.read().replace("timeout processing 50ms", "timeout processing 2s"))
-        backend = shipped_backend(cfg_name, spoe, st.write("edges.txt", "127.0.0.0/8\n"))
+        frontend, backends = shipped_sections(cfg_name, spoe, st.write("edges.txt", "127.0.0.0/8\n"),
+                                              f"127.0.0.1:{ports['p_srv']}")
         table = "haproxy_table: app\n    " if variant == "fast" else ""
         agent_cfg = st.write(f"{variant}-agent.yaml", AGENT.format(sock=sock, table=table))
         st.start_agent("--threads", "1", "--config", agent_cfg, port=ports["p_spoa"], name=f"agent-{variant}")
-    cfg = st.write(f"{variant}.cfg", CFG.format(backend=backend, sock=sock, **ports))
+    cfg = st.write(f"{variant}.cfg", CFG.format(frontend=frontend, backends=backends, sock=sock, **ports))
     out = st.path(f"{variant}.callgrind")
     p = st.start(f"haproxy-{variant}", ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
                                         harness.HAPROXY_BIN, "-f", cfg, "-db"])
@@ -96,6 +99,10 @@ def measure(st, variant, args):
                    key=lambda f: int(f.rsplit(".", 1)[1]))
     with open(os.path.join(st.dir, dumps[-1])) as f:
         total = int(re.search(r"^summary:\s+(\d+)", f.read(), re.M).group(1))
+    if args.keep:
+        # For callgrind_annotate: where the extra instructions of a variant go, function by function.
+        os.makedirs(args.keep, exist_ok=True)
+        shutil.copy(os.path.join(st.dir, dumps[-1]), os.path.join(args.keep, f"{variant}.callgrind"))
     p.stop()
     return total / max(n, 1), n
 
@@ -105,6 +112,7 @@ def main():
     ap.add_argument("--clients", type=int, default=2000, help="returning clients (warmed first)")
     ap.add_argument("--seconds", type=int, default=10, help="measured wrk run (under callgrind)")
     ap.add_argument("--variants", default="native,fast,spoe")
+    ap.add_argument("--keep", metavar="DIR", help="copy each variant's callgrind dump of the measured run to DIR")
     haproxy_versions.add_arguments(ap)
     args = ap.parse_args()
     if args.matrix:

@@ -8,7 +8,8 @@ Two ways to use the agent, both as haproxy-conf/akamai ships them (the backend r
 are read from there):
   --path spoe   haproxy.cfg + spoe-sticky.conf: every request asks the agent over SPOE.
   --path fast   haproxy-fast.cfg + spoe-sticky-fast.conf: HAProxy keeps the agent's pins in its
-                own stick table and asks only on a miss or when a pin is due for confirmation.
+                own stick table; a confirmed pin is served by a backend without the SPOE filter,
+                a miss or a pin due for confirmation (60 s) by one that asks the agent.
 --returning N draws the measured clients from N clients that both frontends have already seen
 (a warm-up pass), so returning clients are measured; 0 draws from --prefill clients, most of them
 new to HAProxy's tables.
@@ -54,6 +55,7 @@ frontend native
     default_backend app_native
 frontend agent
     bind 127.0.0.1:{p_agent}
+{agent_frontend}
     default_backend app
 backend app_native
     balance roundrobin
@@ -62,10 +64,7 @@ backend app_native
     server s1 127.0.0.1:{p_srv}
     server s2 127.0.0.1:{p_srv}
     server s3 127.0.0.1:{p_srv}
-{agent_backend}
-    server s1 127.0.0.1:{p_srv}
-    server s2 127.0.0.1:{p_srv}
-    server s3 127.0.0.1:{p_srv}
+{agent_backends}
 backend sticky_agents
     mode tcp
     timeout connect 1s
@@ -90,17 +89,35 @@ backends:
 """
 
 
-def shipped_backend(path, spoe, edges):
-    """The `backend app` section of the shipped haproxy-conf/akamai config, without its servers
-    and retries (the bench adds its own), pointed at this run's SPOE file and edges list."""
+def shipped_sections(path, spoe, edges, server_addr):
+    """(frontend rules, backends) of a shipped haproxy-conf/akamai config, pointed at this run's
+    SPOE file, edges list and server address: the sticky lines of its frontend (the fast path
+    decides there), and every backend but sticky_agents with their servers' names, checks and
+    tracking as shipped (weights and the per-path read timeout left out: native has neither)."""
     with open(os.path.join(CONF_DIR, "akamai", path)) as f:
         text = f.read()
-    section = re.search(r"^backend app\n(.*?)(?=^\S)", text, re.M | re.S).group(0)
-    keep = [line for line in section.splitlines()
-            if not re.match(r"\s+(server|retries)\s", line) and "set-timeout" not in line]
-    body = "\n".join(keep).rstrip()
-    body = re.sub(r'"\$\{STICKY_CONF_DIR\}/[\w.-]+"', spoe, body)
-    return body.replace('"${STICKY_EDGES_FILE}"', edges)
+    frontend = re.search(r"^frontend origin\n(.*?)(?=^\S)", text, re.M | re.S).group(1)
+    rules = [line for line in frontend.splitlines()
+             if line.strip() and not line.strip().startswith("#") and not re.match(r"\s+(bind|default_backend)\s", line)]
+    backends = []
+    for m in re.finditer(r"^backend (\S+)\n.*?(?=^\S|\Z)", text, re.M | re.S):
+        if m.group(1) == "sticky_agents":
+            continue
+        keep = []
+        for line in m.group(0).rstrip().splitlines():
+            server = re.match(r"\s+server (\S+) ", line)
+            if server:
+                track = re.search(r" track (\S+)", line)
+                opts = f" track {track.group(1)}" if track else (" check inter 10s" if " check" in line else "")
+                keep.append(f"    server {server.group(1)} {server_addr}{opts}")
+            elif not re.match(r"\s+retries\s", line) and "set-timeout" not in line:
+                keep.append(line)
+        backends.append("\n".join(keep))
+
+    def local(body):
+        body = re.sub(r'"\$\{STICKY_CONF_DIR\}/[\w.-]+"', spoe, body)
+        return body.replace('"${STICKY_EDGES_FILE}"', edges)
+    return local("\n".join(rules)), local("\n".join(backends))
 
 
 def wrk(port, conns, seconds, env):
@@ -160,9 +177,9 @@ def main():
         agent = st.start_agent(*agent_args, port=ports["p_spoa"])
         agent_addr = f"unix@{st.path('agent.sock')}" if args.unix else f"127.0.0.1:{ports['p_spoa']}"
         opts = f" maxconn {args.agent_maxconn}" if args.agent_maxconn else ""
-        backend = shipped_backend(cfg_name, spoe, edges)
-        cfg = st.write("haproxy.cfg", CFG.format(agent_backend=backend, agent_addr=agent_addr, sock=sock,
-                                                 agent_server_opts=opts, **ports))
+        frontend, backends = shipped_sections(cfg_name, spoe, edges, f"127.0.0.1:{ports['p_srv']}")
+        cfg = st.write("haproxy.cfg", CFG.format(agent_frontend=frontend, agent_backends=backends, agent_addr=agent_addr,
+                                                 sock=sock, agent_server_opts=opts, **ports))
         haproxy = st.start_haproxy(cfg, {}, wait_ports=[ports["p_native"], ports["p_agent"]])
         wait_until(lambda: "x-sticky-reason" in get(ports["p_agent"], headers={"True-Client-IP": "1.2.3.4"})[1],
                    what="agent answering")
