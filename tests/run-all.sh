@@ -9,6 +9,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
+# Each phase says how long the one before it took (what the CI time goes to).
+phase_start=$SECONDS
+phase() {
+  echo "== (previous step: $((SECONDS - phase_start)) s)"
+  phase_start=$SECONDS
+  echo "== $*"
+}
 
 tests/install-deps.sh
 
@@ -28,27 +35,28 @@ for v in ${STICKY_HAPROXY_VERSIONS-3.2.0 3.4.0}; do
   fi
 done
 
-echo "== build (Release, -Werror)"
+phase "build (Release, -Werror)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSTICKY_WERROR=ON -DSTICKY_SKIP_LAYERS= >/dev/null
 cmake --build build -j"$jobs"
 
-echo "== build (ASan + UBSan)"
+phase "build (ASan + UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSTICKY_SANITIZE=ON -DSTICKY_WERROR=ON -DSTICKY_BENCHES=OFF -DSTICKY_SKIP_LAYERS= >/dev/null
 cmake --build build-asan -j"$jobs"
 
 if [ -x tests/fuzz/run-fuzz.sh ]; then
-  echo "== fuzz (${STICKY_FUZZ_SECONDS:-60}s)"
+  phase "fuzz (${STICKY_FUZZ_SECONDS:-60}s)"
   tests/fuzz/run-fuzz.sh "${STICKY_FUZZ_SECONDS:-60}"
 fi
 
-echo "== unit and protocol tests under ASan + UBSan"
+phase "unit and protocol tests under ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs" -LE integration
 
-echo "== all tests (unit, protocol, integration with real haproxy and redis-server), $(haproxy -v | head -1)"
+phase "all tests (unit, protocol, integration with real haproxy and redis-server), $(haproxy -v | head -1)"
 ctest --test-dir build --output-on-failure -j"$jobs"
 
 for bin in "${matrix[@]}"; do
-  echo "== integration tests on $("$bin" -v | head -1)"
+  phase "integration tests on $("$bin" -v | head -1)"
   HAPROXY_BIN=$bin ctest --test-dir build --output-on-failure -j"$jobs" -L integration
 done
+echo "== (previous step: $((SECONDS - phase_start)) s; all: $SECONDS s)"
