@@ -18,12 +18,12 @@ std::string HaproxyTableSync::clear_command(std::string_view table, std::uint32_
 
 void HaproxyTableSync::follow(const health::ServerView& view) {
   for (const Target& t : targets_) {
-    const policy::ServerSetPtr& set = view.find(t.backend);
+    const model::ServerSetPtr& set = view.find(t.backend);
     if (!set) continue;
     auto [it, first] = accepting_.try_emplace(t.backend);
     std::map<std::string, bool>& before = it->second;
     std::map<std::string, bool> now;
-    for (const policy::Server& s : set->servers) {
+    for (const model::Server& s : set->servers) {
       const bool accepting = s.accepts_existing();
       now[s.name] = accepting;
       const auto was = before.find(s.name);
@@ -35,7 +35,7 @@ void HaproxyTableSync::follow(const health::ServerView& view) {
       if (r.ok && r.text.find_first_not_of(" \r\n") == std::string::npos) {
         clears_.fetch_add(1, std::memory_order_relaxed);
         STICKY_LOG(Info, "cleared HAProxy table '%s' of %s/%s pins (server %s)", t.table.c_str(),
-                   t.backend.c_str(), s.name.c_str(), std::string(policy::server_state_name(s.state)).c_str());
+                   t.backend.c_str(), s.name.c_str(), std::string(model::server_state_name(s.state)).c_str());
       } else {
         now[s.name] = true;  // not cleared: try again at the next change
         failures_.fetch_add(1, std::memory_order_relaxed);

@@ -77,13 +77,7 @@ void HsafRuntime::follow(const health::ServerView& view) {
 
 void HsafRuntime::merge_counters(hsaf::HsafCounters& from) {
   std::lock_guard<std::mutex> lock(totals_mutex_);
-  totals_.routed += from.routed;
-  totals_.bad_input += from.bad_input;
-  totals_.no_peer += from.no_peer;
-  totals_.overflow_first_hop += from.overflow_first_hop;
-  totals_.overflow_second_hop += from.overflow_second_hop;
-  totals_.hop_dropped += from.hop_dropped;
-  totals_.first_hop_other_region += from.first_hop_other_region;
+  add_fields(totals_, from, hsaf::kHsafCounterFields);
   from = hsaf::HsafCounters{};
 }
 

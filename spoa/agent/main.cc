@@ -51,9 +51,9 @@ health::HealthPollerOptions health_options(const config::Config& cfg) {
   o.api_timeout = cfg.haproxy.api_timeout;
   auto add_static = [&o](const std::string& backend, const std::vector<config::StaticServer>& servers) {
     if (servers.empty()) return;
-    policy::ServerSet set;
+    model::ServerSet set;
     set.backend = backend;
-    for (const auto& s : servers) set.servers.push_back({s.name, s.weight, policy::ServerState::Up});
+    for (const auto& s : servers) set.servers.push_back({s.name, s.weight, model::ServerState::Up});
     o.static_servers.push_back(std::move(set));
   };
   for (const auto& b : cfg.backends) add_static(b.name, b.servers);
@@ -280,7 +280,7 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<io::MetricsHttp> metrics_http;
   if (startup.metrics) {
-    metrics_http = std::make_unique<io::MetricsHttp>(*startup.metrics, [&server, &persist, &hsaf_rt, &shared] {
+    metrics_http = std::make_unique<io::MetricsHttp>(*startup.metrics, [&server, &persist, &hsaf_rt, &shared, &poller] {
       std::vector<const metrics::Shard*> shards;
       for (const auto& w : server.workers()) shards.push_back(&w->metrics());
       return metrics::render_prometheus(shards, {[&persist](std::string& out) {
@@ -291,6 +291,9 @@ int main(int argc, char** argv) {
                                                   },
                                                   [&shared](std::string& out) {
                                                     if (shared) agent::render_redis_metrics(*shared, out);
+                                                  },
+                                                  [&poller](std::string& out) {
+                                                    agent::render_health_metrics(poller, out);
                                                   },
                                                   [&server](std::string& out) { server.engines().render(out); }});
     });

@@ -190,7 +190,7 @@ int PersistRuntime::find(std::string_view backend) const {
   return -1;
 }
 
-void PersistRuntime::publish_servers(std::string_view backend, policy::ServerSetPtr servers) {
+void PersistRuntime::publish_servers(std::string_view backend, model::ServerSetPtr servers) {
   const int i = find(backend);
   if (i < 0 || !servers) return;
   PersistBackend& b = *backends_[static_cast<std::size_t>(i)];
@@ -208,34 +208,14 @@ void add_counters(policy::PersistCounters& into, const policy::PersistCounters& 
   for (std::size_t i = 0; i < a.resolved.size(); ++i) a.resolved[i] += b.resolved[i];
   for (std::size_t i = 0; i < a.agent_cookie_rejected.size(); ++i)
     a.agent_cookie_rejected[i] += b.agent_cookie_rejected[i];
-  a.app_cookie_too_long += b.app_cookie_too_long;
-  a.untrusted_tci += b.untrusted_tci;
-  a.bad_tci += b.bad_tci;
-  a.untrusted_xff += b.untrusted_xff;
-  a.bad_xff += b.bad_xff;
-  a.xff_too_long += b.xff_too_long;
-  a.xff_all_trusted += b.xff_all_trusted;
-  a.bad_source += b.bad_source;
-  a.key_buffer_too_small += b.key_buffer_too_small;
-  into.cookie_unknown_server += from.cookie_unknown_server;
-  into.cookies_issued += from.cookies_issued;
-  into.learned_app_cookies += from.learned_app_cookies;
-  into.followed_redispatch += from.followed_redispatch;
-  into.table_full += from.table_full;
-  into.bad_response_key += from.bad_response_key;
+  add_fields(a, b, policy::kIdentityCounterFields);
+  add_fields(into, from, policy::kPersistCounterFields);
 }
 
 void PersistRuntime::merge_counters(policy::PersistCounters& from, HandlerCounters& handler) {
   std::lock_guard<std::mutex> lock(totals_mutex_);
   add_counters(totals_.counters, from);
-  totals_.handler.unknown_backend += handler.unknown_backend;
-  totals_.handler.no_view += handler.no_view;
-  totals_.handler.deferred += handler.deferred;
-  totals_.handler.shared_hits += handler.shared_hits;
-  totals_.handler.requests += handler.requests;
-  totals_.handler.responses += handler.responses;
-  totals_.handler.xff_lines_too_long += handler.xff_lines_too_long;
-  totals_.handler.table_hit_moves += handler.table_hit_moves;
+  add_fields(totals_.handler, handler, kHandlerCounterFields);
   from = policy::PersistCounters{};
   handler = HandlerCounters{};
 }

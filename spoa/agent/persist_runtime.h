@@ -19,22 +19,32 @@ namespace sticky::agent {
 struct PersistBackend {
   std::unique_ptr<policy::PersistEngine> engine;
   ViewSlot<policy::BackendView> view;
-  policy::ServerSetPtr servers;  // the set the current view was built from
+  model::ServerSetPtr servers;  // the set the current view was built from
 };
 
 // What the handlers count beyond the engine's own counters.
+// X(field, metric, label, type, help): the list the exporter walks (base/counter_list.h).
+#define STICKY_HANDLER_COUNTERS(X)                                                                       \
+  X(requests, "sticky_request_messages_total", "", Counter, "persist-req messages handled")             \
+  X(responses, "sticky_response_messages_total", "", Counter,                                          \
+    "persist-res messages handled (HAProxy sends them only when needed)")                               \
+  X(unknown_backend, "sticky_unknown_backend_total", "", Counter, "messages naming a backend absent from the config") \
+  X(no_view, "sticky_no_server_view_total", "", Counter, "messages for a backend with no server list yet") \
+  X(deferred, "sticky_shared_lookups_total", "", Counter, "decisions that waited for a Redis lookup")   \
+  X(shared_hits, "sticky_shared_lookup_hits_total", "", Counter, "Redis lookups that found the client's pin") \
+  X(xff_lines_too_long, "sticky_xff_lines_too_long_total", "", Counter,                                \
+    "X-Forwarded-For lines over 4 KiB together (only the last line used)")                              \
+  /* persist-res for a request HAProxy served from its own stick table (the fast path) elsewhere */    \
+  /* than the table said: the agent derived the client's identity from the response's facts */        \
+  X(table_hit_moves, "sticky_fast_path_moves_total", "", Counter,                                      \
+    "Responses served elsewhere than HAProxy's own stick table said (fast path): the agent followed")
+
 struct HandlerCounters {
-  std::uint64_t requests = 0;         // persist-req messages handled
-  std::uint64_t responses = 0;        // persist-res messages handled (HAProxy sends them only when needed)
-  std::uint64_t unknown_backend = 0;  // messages naming a backend absent from the config
-  std::uint64_t no_view = 0;          // messages for a backend with no server list yet
-  std::uint64_t deferred = 0;         // decisions that waited for a Redis lookup
-  std::uint64_t shared_hits = 0;      // ...and found the pin there
-  std::uint64_t xff_lines_too_long = 0;  // X-Forwarded-For lines over 4 KiB together: last line used alone
-  // persist-res for a request HAProxy served from its own stick table (the fast path) elsewhere
-  // than the table said: the agent derived the client's identity from the response's facts.
-  std::uint64_t table_hit_moves = 0;
+  STICKY_HANDLER_COUNTERS(STICKY_COUNTER_FIELD)
 };
+#define STICKY_X(f, ...) STICKY_COUNTER_ROW(HandlerCounters, f, __VA_ARGS__)
+inline constexpr CounterField<HandlerCounters> kHandlerCounterFields[] = {STICKY_HANDLER_COUNTERS(STICKY_X)};
+#undef STICKY_X
 
 // Counters summed over workers; workers publish their plain counters here about once a second.
 struct PersistTotals {
@@ -61,7 +71,7 @@ class PersistRuntime {
   UnknownBackendReport& unknown_backends() { return *unknown_backends_; }
 
   // Any thread: HAProxy's view of a backend changed. Rebuilds the view if the set is new.
-  void publish_servers(std::string_view backend, policy::ServerSetPtr servers);
+  void publish_servers(std::string_view backend, model::ServerSetPtr servers);
 
   // Workers add their counters (and reset their own) here; the exporter reads the totals.
   void merge_counters(policy::PersistCounters& from, HandlerCounters& handler);

@@ -164,18 +164,10 @@ void SharedStore::publish_counters(int index, const store::RedisCounters& c) {
   if (index == 0) snapshots_.back() = subscriber_counters_;
 }
 
-// RedisCounters is a flat struct of uint64 counters and gauges; summing member-wise over the
-// snapshots gives the process totals (gauges such as queue_depth add up across workers too).
-static_assert(sizeof(store::RedisCounters) % sizeof(std::uint64_t) == 0);
-
 store::RedisCounters SharedStore::totals() const {
   std::lock_guard<std::mutex> lock(mutex_);
   store::RedisCounters t;
-  for (const auto& c : snapshots_) {
-    const auto* src = reinterpret_cast<const std::uint64_t*>(&c);
-    auto* dst = reinterpret_cast<std::uint64_t*>(&t);
-    for (std::size_t i = 0; i < sizeof(store::RedisCounters) / sizeof(std::uint64_t); ++i) dst[i] += src[i];
-  }
+  for (const auto& c : snapshots_) add_fields(t, c, store::kRedisCounterFields);
   return t;
 }
 

@@ -6,7 +6,7 @@
 namespace sticky::health {
 namespace {
 
-bool same_servers(const std::vector<policy::Server>& a, const std::vector<policy::Server>& b) {
+bool same_servers(const std::vector<model::Server>& a, const std::vector<model::Server>& b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
     if (a[i].name != b[i].name || a[i].weight != b[i].weight || a[i].state != b[i].state ||
@@ -98,15 +98,15 @@ void HealthPoller::publish(const std::vector<BackendServers>* live) {
   next->version = next_version;
   bool changed = !view_;
 
-  auto place = [&](const std::string& backend, const std::vector<policy::Server>& servers) {
+  auto place = [&](const std::string& backend, const std::vector<model::Server>& servers) {
     if (view_) {
-      const policy::ServerSetPtr& old = view_->find(backend);
+      const model::ServerSetPtr& old = view_->find(backend);
       if (old && same_servers(old->servers, servers)) {
         next->backends[backend] = old;
         return;
       }
     }
-    auto set = std::make_shared<policy::ServerSet>();
+    auto set = std::make_shared<model::ServerSet>();
     set->backend = backend;
     set->servers = servers;
     set->version = next_version;
@@ -116,7 +116,7 @@ void HealthPoller::publish(const std::vector<BackendServers>* live) {
 
   // Static first, then HAProxy's view over it: a backend HAProxy does not report keeps its
   // configured servers rather than vanishing.
-  for (const policy::ServerSet& s : options_.static_servers) {
+  for (const model::ServerSet& s : options_.static_servers) {
     if (live) {
       bool reported = false;
       for (const BackendServers& b : *live) reported = reported || b.backend == s.backend;

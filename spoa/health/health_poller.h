@@ -14,9 +14,10 @@
 #include <thread>
 #include <vector>
 
+#include "base/counter_list.h"
 #include "health/server_view.h"
 #include "health/servers_state.h"
-#include "policy/server_set.h"
+#include "model/server_set.h"
 
 namespace sticky::health {
 
@@ -25,22 +26,32 @@ struct HealthPollerOptions {
   std::chrono::milliseconds poll_interval{1000};
   std::chrono::milliseconds api_timeout{1000};
   // Fallback per backend; weight and name as configured, state Up.
-  std::vector<policy::ServerSet> static_servers{};
+  std::vector<model::ServerSet> static_servers{};
   // Called on the poller thread on every change of source state (live, unreachable, bad reply),
   // never once per poll, so a dead socket does not flood the log.
   std::function<void(std::string_view)> log{};
 };
 
 // Plain copy of the poller's counters; read with HealthPoller::counters().
+// X(field, metric, label, type, help): the list the exporter walks (base/counter_list.h).
+#define STICKY_HEALTH_COUNTERS(X)                                                                        \
+  X(polls, "sticky_health_polls_total", "", Counter, "runtime API queries for HAProxy's server states") \
+  X(api_failures, "sticky_health_api_failures_total", "", Counter,                                     \
+    "runtime API queries that failed (connect, read, timeout)")                                         \
+  X(parse_errors, "sticky_health_parse_errors_total", "", Counter,                                     \
+    "runtime API replies that were not a servers state dump")                                           \
+  X(unchanged_polls, "sticky_health_unchanged_polls_total", "", Counter, "good replies that changed nothing") \
+  X(published, "sticky_health_views_published_total", "", Counter,                                     \
+    "server views published after the initial one (HAProxy's servers changed)")
+
 struct HealthCounters {
-  std::uint64_t polls = 0;            // runtime API queries attempted
-  std::uint64_t api_failures = 0;     // connect/read failures and timeouts
-  std::uint64_t parse_errors = 0;     // replies rejected by parse_servers_state
-  std::uint64_t unchanged_polls = 0;  // good replies that changed nothing
-  std::uint64_t published = 0;        // views published after the initial one
+  STICKY_HEALTH_COUNTERS(STICKY_COUNTER_FIELD)
   StateParseError last_parse_error = StateParseError::None;
   bool on_static_fallback = true;     // the current view comes from the config, not HAProxy
 };
+#define STICKY_X(f, ...) STICKY_COUNTER_ROW(HealthCounters, f, __VA_ARGS__)
+inline constexpr CounterField<HealthCounters> kHealthCounterFields[] = {STICKY_HEALTH_COUNTERS(STICKY_X)};
+#undef STICKY_X
 
 class HealthPoller {
  public:

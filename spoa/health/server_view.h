@@ -8,17 +8,17 @@
 #include <string>
 #include <string_view>
 
-#include "policy/server_set.h"
+#include "model/server_set.h"
 
 namespace sticky::health {
 
 struct ServerView {
   std::uint64_t version = 0;  // bumps whenever any backend's servers change
-  std::map<std::string, policy::ServerSetPtr, std::less<>> backends;
+  std::map<std::string, model::ServerSetPtr, std::less<>> backends;
 
   // The backend's servers, or a null pointer for a backend neither HAProxy nor the config knows.
-  const policy::ServerSetPtr& find(std::string_view backend) const {
-    static const policy::ServerSetPtr kNone;
+  const model::ServerSetPtr& find(std::string_view backend) const {
+    static const model::ServerSetPtr kNone;
     auto it = backends.find(backend);
     return it == backends.end() ? kNone : it->second;
   }

@@ -20,7 +20,7 @@ class ServerViewCache {
   }
 
   // The backend's servers (null if unknown); same validity as current().
-  const policy::ServerSetPtr& find(std::string_view backend) { return current().find(backend); }
+  const model::ServerSetPtr& find(std::string_view backend) { return current().find(backend); }
 
   // Version of the view held now (0 before the first current()).
   std::uint64_t version() const { return view_ ? view_->version : 0; }

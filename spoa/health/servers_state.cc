@@ -21,11 +21,11 @@ std::string_view state_parse_error_name(StateParseError e) {
   return "?";
 }
 
-policy::ServerState server_state_from_bits(OpState op, std::uint32_t admin) {
-  if (admin & kAdminMaintMask) return policy::ServerState::Maint;
-  if (op == OpState::Stopped) return policy::ServerState::Down;
-  if ((admin & kAdminDrainMask) || op == OpState::Stopping) return policy::ServerState::Drain;
-  return policy::ServerState::Up;
+model::ServerState server_state_from_bits(OpState op, std::uint32_t admin) {
+  if (admin & kAdminMaintMask) return model::ServerState::Maint;
+  if (op == OpState::Stopped) return model::ServerState::Down;
+  if ((admin & kAdminDrainMask) || op == OpState::Stopping) return model::ServerState::Drain;
+  return model::ServerState::Up;
 }
 
 namespace {
@@ -140,9 +140,9 @@ ServersStateResult parse_servers_state(std::string_view text) {
       while (current < result.backends.size() && result.backends[current].backend != backend) ++current;
       if (current == result.backends.size()) result.backends.push_back({std::string(backend), {}});
     }
-    std::vector<policy::Server>& servers = result.backends[current].servers;
+    std::vector<model::Server>& servers = result.backends[current].servers;
     std::string_view name = fields[at[kSrvName]];
-    for (const policy::Server& s : servers)
+    for (const model::Server& s : servers)
       if (s.name == name)
         return fail(StateParseError::DuplicateServer, lines.number(), std::string(backend) + "/" + std::string(name));
     std::uint32_t id = 0;

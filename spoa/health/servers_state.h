@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "policy/server_set.h"
+#include "model/server_set.h"
 
 namespace sticky::health {
 
@@ -43,7 +43,7 @@ std::string_view state_parse_error_name(StateParseError e);
 
 struct BackendServers {
   std::string backend;
-  std::vector<policy::Server> servers;  // in HAProxy's order
+  std::vector<model::Server> servers;  // in HAProxy's order
 };
 
 struct ServersStateResult {
@@ -56,7 +56,7 @@ struct ServersStateResult {
 
 // Maintenance wins over everything (an admin decision), then a stopped server is Down, then drain
 // (forced, inherited, or HAProxy soft-stopping) keeps pinned clients only; anything else is Up.
-policy::ServerState server_state_from_bits(OpState op, std::uint32_t admin);
+model::ServerState server_state_from_bits(OpState op, std::uint32_t admin);
 
 // Parses the whole reply. Any malformed line rejects the whole reply: a partial view could mark
 // healthy servers as gone.

@@ -90,7 +90,7 @@ std::uint64_t rendezvous_hash(std::string_view server_name, std::uint32_t serial
 }
 
 struct AssignmentBuilder {
-  static AssignmentBuild build(const policy::ServerSet& set, const SerialRange& range,
+  static AssignmentBuild build(const model::ServerSet& set, const SerialRange& range,
                                const AssignmentOptions& options) {
     AssignmentBuild out;
     if (range.max < range.min || range.count() > kMaxSerialCount) {
@@ -122,7 +122,7 @@ struct AssignmentBuilder {
     std::vector<std::uint32_t> all_ranks, usable_ranks;
     std::uint64_t base_total = 0, usable_total = 0;
     for (std::uint32_t r = 0; r < n; ++r) {
-      const policy::Server& s = set.servers[by_name[r]];
+      const model::Server& s = set.servers[by_name[r]];
       name_hash[r] = stable_hash64(s.name, kRendezvousSeed);
       base_weight[r] = s.weight > 0 ? s.weight : 1;
       base_total += base_weight[r];
@@ -176,7 +176,7 @@ struct AssignmentBuilder {
   }
 };
 
-AssignmentBuild build_assignment(const policy::ServerSet& servers, const SerialRange& range,
+AssignmentBuild build_assignment(const model::ServerSet& servers, const SerialRange& range,
                                  const AssignmentOptions& options) {
   return AssignmentBuilder::build(servers, range, options);
 }

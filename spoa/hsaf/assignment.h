@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "hsaf/serial.h"
-#include "policy/server_set.h"
+#include "model/server_set.h"
 
 namespace sticky::hsaf {
 
@@ -62,7 +62,7 @@ struct AssignmentBuild {
 //     usable weight. Nothing else moves, so a peer going down moves exactly its own serials and
 //     coming back restores the previous table.
 // All arithmetic is integer (fixed-point log2), so every platform builds the identical table.
-AssignmentBuild build_assignment(const policy::ServerSet& servers, const SerialRange& range,
+AssignmentBuild build_assignment(const model::ServerSet& servers, const SerialRange& range,
                                  const AssignmentOptions& options = {});
 
 // The rendezvous hash of (server name, serial), exposed for tests.

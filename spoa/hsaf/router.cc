@@ -35,7 +35,7 @@ RouterBuild Router::build(const HsafConfig& cfg, const HsafBackends& backends) {
   const bool parent = cfg.tier == Tier::Parent;
   const bool has_overflow = !cfg.overflow.backend.empty();
 
-  auto attach = [&](RegionTables& t, const RegionConfig& rc, const policy::ServerSetPtr& set, bool need1,
+  auto attach = [&](RegionTables& t, const RegionConfig& rc, const model::ServerSetPtr& set, bool need1,
                     bool need2) {
     t.cfg = &rc;
     if (!set) {
@@ -88,7 +88,7 @@ void Router::make_slots_and_plans() {
     const SerialRange& range = second ? cfg_.serials2 : cfg_.serials;
     slot.serial_min = range.min;
     for (std::uint32_t s = range.min; s <= range.max; ++s) slot.peer_by_offset.push_back(table->peer_of(s));
-    for (const policy::Server& s : source->set->servers) slot.peer_names.emplace_back(s.name);
+    for (const model::Server& s : source->set->servers) slot.peer_names.emplace_back(s.name);
     slot.region = source->cfg->name;
     slot.backend = source->cfg->backend;
   }

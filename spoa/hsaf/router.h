@@ -8,10 +8,11 @@
 #include <string_view>
 #include <vector>
 
+#include "base/counter_list.h"
 #include "hsaf/assignment.h"
 #include "hsaf/hsaf_config.h"
 #include "hsaf/url_normalizer.h"
-#include "policy/server_set.h"
+#include "model/server_set.h"
 
 namespace sticky::hsaf {
 
@@ -48,22 +49,31 @@ struct Route {
 };
 
 // Plain counters; the caller owns one per worker and reads it for metrics.
+// X(field, metric, label, type, help): the list the exporter walks (base/counter_list.h).
+#define STICKY_HSAF_COUNTERS(X)                                                                          \
+  X(routed, "sticky_hsaf_routed_total", "", Counter, "requests given a serial and a peer")              \
+  X(bad_input, "sticky_hsaf_bad_input_total", "", Counter, "hsaf messages with no usable input or profile") \
+  X(no_peer, "sticky_hsaf_no_peer_total", "", Counter, "hsaf requests with no usable peer anywhere")     \
+  X(overflow_first_hop, "sticky_hsaf_overflow_total", "hop=\"first\"", Counter,                          \
+    "hops sent to the overflow region, by hop")                                                         \
+  X(overflow_second_hop, "sticky_hsaf_overflow_total", "hop=\"second\"", Counter, "")                    \
+  X(hop_dropped, "sticky_hsaf_hop_dropped_total", "", Counter,                                          \
+    "second hops dropped: their region and the overflow were empty, or both fell back to one overflow")  \
+  X(first_hop_other_region, "sticky_hsaf_other_region_first_total", "", Counter,                        \
+    "parent-tier requests whose first hop was the second region")
+
 struct HsafCounters {
-  std::uint64_t routed = 0;             // status Ok
-  std::uint64_t bad_input = 0;          // status BadInput
-  std::uint64_t no_peer = 0;            // status NoPeer
-  std::uint64_t overflow_first_hop = 0;
-  std::uint64_t overflow_second_hop = 0;
-  std::uint64_t hop_dropped = 0;        // a second hop lost because its region and the overflow were empty,
-                                        // or both regions fell back to the same overflow region
-  std::uint64_t first_hop_other_region = 0;  // parent tier: coin chose other_region first
+  STICKY_HSAF_COUNTERS(STICKY_COUNTER_FIELD)
 };
+#define STICKY_X(f, ...) STICKY_COUNTER_ROW(HsafCounters, f, __VA_ARGS__)
+inline constexpr CounterField<HsafCounters> kHsafCounterFields[] = {STICKY_HSAF_COUNTERS(STICKY_X)};
+#undef STICKY_X
 
 // The backends the router reads; each ServerSet's `backend` must match the config.
 struct HsafBackends {
-  policy::ServerSetPtr region;
-  policy::ServerSetPtr other_region;  // parent tier only
-  policy::ServerSetPtr overflow;      // when configured
+  model::ServerSetPtr region;
+  model::ServerSetPtr other_region;  // parent tier only
+  model::ServerSetPtr overflow;      // when configured
 };
 
 class Router;
@@ -108,7 +118,7 @@ class Router {
   // One region's backend and its tables over serial set 1 and/or set 2.
   struct RegionTables {
     const RegionConfig* cfg = nullptr;
-    policy::ServerSetPtr set;
+    model::ServerSetPtr set;
     AssignmentTable table1;
     AssignmentTable table2;
   };

@@ -3,7 +3,6 @@
 
 #include <cstdio>
 
-#include "spop/wire.h"
 
 namespace sticky::metrics {
 
@@ -12,6 +11,23 @@ void append_metric(std::string& out, const char* name, const char* type, const c
   char buf[512];
   std::snprintf(buf, sizeof buf, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type,
                 name, value);
+  out += buf;
+}
+
+void append_sample(std::string& out, const char* metric, const char* label, MetricType type, const char* help,
+                   std::uint64_t value, bool header) {
+  char buf[640];
+  int n = 0;
+  if (header)
+    n = std::snprintf(buf, sizeof buf, "# HELP %s %s\n# TYPE %s %s\n", metric, help, metric,
+                      type == MetricType::Gauge ? "gauge" : "counter");
+  if (n < 0 || static_cast<std::size_t>(n) >= sizeof buf) n = 0;
+  if (*label)
+    std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), "%s{%s} %llu\n", metric, label,
+                  static_cast<unsigned long long>(value));
+  else
+    std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), "%s %llu\n", metric,
+                  static_cast<unsigned long long>(value));
   out += buf;
 }
 

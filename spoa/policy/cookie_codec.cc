@@ -287,7 +287,7 @@ bool needs_reissue(const AgentCookie& cookie, std::int64_t now, std::uint32_t ma
   return t - std::int64_t{cookie.last_seen} > std::int64_t{max_idle / kReissueDivisor};
 }
 
-ServerTokenMap::ServerTokenMap(const CookieCodec& codec, const ServerSet& servers)
+ServerTokenMap::ServerTokenMap(const CookieCodec& codec, const model::ServerSet& servers)
     : set_version_(servers.version) {
   const std::vector<std::uint8_t> ids = codec.key_ids();
   issuing_.resize(servers.servers.size());

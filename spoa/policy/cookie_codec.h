@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "policy/server_set.h"
+#include "model/server_set.h"
 
 namespace sticky::policy {
 
@@ -129,7 +129,7 @@ bool needs_reissue(const AgentCookie& cookie, std::int64_t now, std::uint32_t ma
 // resolve during a rotation). Built when the set changes; lookups are a binary search.
 class ServerTokenMap {
  public:
-  ServerTokenMap(const CookieCodec& codec, const ServerSet& servers);
+  ServerTokenMap(const CookieCodec& codec, const model::ServerSet& servers);
 
   // Index into the ServerSet's servers, or -1 when no server has this token.
   int find(std::uint8_t key_id, const ServerToken& token) const;

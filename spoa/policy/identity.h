@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "base/bytes.h"
+#include "base/counter_list.h"
 #include "policy/cidr.h"
 #include "policy/cookie_codec.h"
 
@@ -66,19 +67,30 @@ std::string_view identity_order_error(const IdentityConfig& cfg);
 
 // Why sources were skipped. Plain counters owned by the caller (one per worker thread) and
 // summed when metrics are scraped.
+// X(field, metric, label, type, help): the identity outcomes the exporter lists (base/counter_list.h).
+#define STICKY_IDENTITY_COUNTERS(X)                                                                      \
+  X(app_cookie_too_long, "sticky_app_cookie_too_long_total", "", Counter,                               \
+    "application cookies longer than a key (not used for persistence)")                                 \
+  X(untrusted_tci, "sticky_tci_untrusted_total", "", Counter,                                          \
+    "True-Client-IP headers ignored: peer outside the CDN ranges")                                      \
+  X(bad_tci, "sticky_tci_invalid_total", "", Counter, "True-Client-IP headers from the CDN that were not an address") \
+  X(untrusted_xff, "sticky_xff_untrusted_total", "", Counter, "X-Forwarded-For ignored: peer is not a trusted proxy") \
+  X(bad_xff, "sticky_xff_invalid_total", "", Counter, "X-Forwarded-For elements that were not an address") \
+  X(xff_too_long, "sticky_xff_too_long_total", "", Counter, "X-Forwarded-For chains over the hop limit")  \
+  X(xff_all_trusted, "sticky_xff_all_trusted_total", "", Counter,                                      \
+    "X-Forwarded-For chains whose every hop is a trusted proxy (leftmost used)")                         \
+  X(bad_source, "sticky_source_invalid_total", "", Counter, "requests whose src argument was missing or not an address") \
+  X(key_buffer_too_small, "sticky_identity_key_buffer_too_small_total", "", Counter,                    \
+    "addresses that did not fit the caller's key buffer (a bug if ever non-zero)")
+
 struct IdentityCounters {
   std::array<std::uint64_t, kIdentityKindCount> resolved{};  // by IdentityKind (None = no key)
   std::array<std::uint64_t, kCookieStatusCount> agent_cookie_rejected{};  // by CookieStatus
-  std::uint64_t app_cookie_too_long = 0;  // value longer than the key buffer
-  std::uint64_t untrusted_tci = 0;        // header from a peer outside the CDN ranges
-  std::uint64_t bad_tci = 0;              // header from a CDN peer but not an IP address
-  std::uint64_t untrusted_xff = 0;        // header from a peer that is not a trusted proxy
-  std::uint64_t bad_xff = 0;              // an element on the walk is not an IP address
-  std::uint64_t xff_too_long = 0;         // more than kMaxForwardedHops elements
-  std::uint64_t xff_all_trusted = 0;      // every hop trusted: the leftmost was used
-  std::uint64_t bad_source = 0;           // source missing or not 4/16 bytes
-  std::uint64_t key_buffer_too_small = 0; // caller gave < 16 bytes and an address did not fit
+  STICKY_IDENTITY_COUNTERS(STICKY_COUNTER_FIELD)
 };
+#define STICKY_X(f, ...) STICKY_COUNTER_ROW(IdentityCounters, f, __VA_ARGS__)
+inline constexpr CounterField<IdentityCounters> kIdentityCounterFields[] = {STICKY_IDENTITY_COUNTERS(STICKY_X)};
+#undef STICKY_X
 
 struct Identity {
   IdentityKind kind = IdentityKind::None;

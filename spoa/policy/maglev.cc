@@ -37,7 +37,7 @@ struct MaglevBuilder {
     std::uint64_t credit = 0;
   };
 
-  static MaglevBuild build(const ServerSet& set, std::uint32_t m) {
+  static MaglevBuild build(const model::ServerSet& set, std::uint32_t m) {
     MaglevBuild out;
     if (m < 2 || m > kMaglevMaxSize) {
       out.error = MaglevError::SizeOutOfRange;
@@ -53,7 +53,7 @@ struct MaglevBuilder {
     }
     std::vector<std::string_view> names;
     names.reserve(set.servers.size());
-    for (const Server& s : set.servers) names.emplace_back(s.name);
+    for (const model::Server& s : set.servers) names.emplace_back(s.name);
     std::sort(names.begin(), names.end());
     if (std::adjacent_find(names.begin(), names.end()) != names.end()) {
       out.error = MaglevError::DuplicateName;
@@ -63,7 +63,7 @@ struct MaglevBuilder {
     std::vector<Candidate> c;
     std::uint64_t max_weight = 0;
     for (std::size_t i = 0; i < set.servers.size(); ++i) {
-      const Server& s = set.servers[i];
+      const model::Server& s = set.servers[i];
       if (!s.accepts_new()) continue;
       const std::uint32_t offset = static_cast<std::uint32_t>(stable_hash64(s.name, kMaglevOffsetSeed) % m);
       const std::uint32_t skip = static_cast<std::uint32_t>(stable_hash64(s.name, kMaglevSkipSeed) % (m - 1) + 1);
@@ -101,6 +101,6 @@ struct MaglevBuilder {
   }
 };
 
-MaglevBuild build_maglev(const ServerSet& set, std::uint32_t table_size) { return MaglevBuilder::build(set, table_size); }
+MaglevBuild build_maglev(const model::ServerSet& set, std::uint32_t table_size) { return MaglevBuilder::build(set, table_size); }
 
 }  // namespace sticky::policy

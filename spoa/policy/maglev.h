@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "policy/server_set.h"
+#include "model/server_set.h"
 
 namespace sticky::policy {
 
@@ -61,6 +61,6 @@ struct MaglevBuild {
 
 // Servers with accepts_new() take slots in proportion to their weight (each gets its share of
 // table_size up to one slot of rounding); the others get none.
-MaglevBuild build_maglev(const ServerSet& set, std::uint32_t table_size = kMaglevDefaultSize);
+MaglevBuild build_maglev(const model::ServerSet& set, std::uint32_t table_size = kMaglevDefaultSize);
 
 }  // namespace sticky::policy

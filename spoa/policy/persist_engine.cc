@@ -41,7 +41,7 @@ PersistEngine::PersistEngine(PersistOptions options, std::unique_ptr<CookieCodec
       registry_(registry),
       seed_(stable_hash64(options_.name, 0x7374696b792d6265ULL /* "stiky-be" */)) {}
 
-BackendViewPtr PersistEngine::make_view(ServerSetPtr servers) const {
+BackendViewPtr PersistEngine::make_view(model::ServerSetPtr servers) const {
   auto view = std::make_shared<BackendView>();
   view->servers = servers;
   MaglevBuild built = build_maglev(*servers, options_.maglev_size);
@@ -108,7 +108,7 @@ RequestDecision PersistEngine::decide(const ClientFacts& facts, const BackendVie
                                       std::int64_t now_ms, std::span<std::uint8_t> key_buf,
                                       PersistCounters& counters, OnMiss on_miss) {
   RequestDecision d;
-  const std::vector<Server>& servers = view.servers->servers;
+  const std::vector<model::Server>& servers = view.servers->servers;
   const std::int64_t now_s = now_ms / 1000;
   bool cookie_server_down = false;
 

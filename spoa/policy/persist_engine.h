@@ -14,7 +14,7 @@
 #include "policy/identity.h"
 #include "policy/maglev.h"
 #include "policy/server_registry.h"
-#include "policy/server_set.h"
+#include "model/server_set.h"
 #include "policy/sticky_table.h"
 
 namespace sticky::policy {
@@ -34,7 +34,7 @@ std::string_view pin_reason_name(PinReason r);
 
 // Derived from one ServerSet version; immutable and shared by every worker thread.
 struct BackendView {
-  ServerSetPtr servers;
+  model::ServerSetPtr servers;
   MaglevTable maglev;
   ServerIdMap ids;
   std::optional<ServerTokenMap> tokens;  // present when the backend issues cookies
@@ -59,16 +59,27 @@ enum class OnMiss : std::uint8_t {
   Defer,  // return deferred = true: the caller asks the shared store first, then decides again
 };
 
+// X(field, metric, label, type, help): the engine's own outcomes (base/counter_list.h); decisions
+// and identity are exported beside them (by reason, and by kind / cookie status).
+#define STICKY_PERSIST_COUNTERS(X)                                                                       \
+  X(cookie_unknown_server, "sticky_cookie_unknown_server_total", "", Counter,                           \
+    "valid cookies naming a server no longer in the backend")                                           \
+  X(cookies_issued, "sticky_cookies_issued_total", "", Counter, "Set-Cookie values issued")             \
+  X(learned_app_cookies, "sticky_app_cookies_learned_total", "", Counter,                              \
+    "application session cookies learned from responses")                                               \
+  X(followed_redispatch, "sticky_redispatch_followed_total", "", Counter,                              \
+    "pins corrected to the server HAProxy really used")                                                 \
+  X(table_full, "sticky_table_refused_total", "", Counter, "pins the table refused (full or invalid)")  \
+  X(bad_response_key, "sticky_bad_response_key_total", "", Counter, "responses whose identity token did not parse")
+
 struct PersistCounters {
   std::array<std::uint64_t, kPinReasonCount> decisions{};  // by PinReason
   IdentityCounters identity;
-  std::uint64_t cookie_unknown_server = 0;  // a valid cookie whose server left the backend
-  std::uint64_t cookies_issued = 0;
-  std::uint64_t learned_app_cookies = 0;
-  std::uint64_t followed_redispatch = 0;    // HAProxy served elsewhere than we said: table follows
-  std::uint64_t table_full = 0;             // upserts refused by the table
-  std::uint64_t bad_response_key = 0;       // response carried an unparsable identity token
+  STICKY_PERSIST_COUNTERS(STICKY_COUNTER_FIELD)
 };
+#define STICKY_X(f, ...) STICKY_COUNTER_ROW(PersistCounters, f, __VA_ARGS__)
+inline constexpr CounterField<PersistCounters> kPersistCounterFields[] = {STICKY_PERSIST_COUNTERS(STICKY_X)};
+#undef STICKY_X
 
 struct RequestDecision {
   int server = -1;  // index into view.servers->servers, or -1 (NoServer)
@@ -136,7 +147,7 @@ class PersistEngine {
 
   // Builds the view for a new server set (Maglev table, ids, cookie tokens). Costs milliseconds:
   // call it when the set changes, never per request.
-  BackendViewPtr make_view(ServerSetPtr servers) const;
+  BackendViewPtr make_view(model::ServerSetPtr servers) const;
 
   // Request phase. `key_buf` (kIdentityKeyCapacity bytes) receives the identity key.
   RequestDecision decide(const ClientFacts& facts, const BackendView& view, std::int64_t now_ms,

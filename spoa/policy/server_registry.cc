@@ -61,12 +61,12 @@ std::string_view ServerRegistry::backend_of(std::uint32_t id) const {
   return r ? std::string_view(r->backend) : std::string_view();
 }
 
-ServerIdMap ServerRegistry::map_for(const ServerSet& set) {
+ServerIdMap ServerRegistry::map_for(const model::ServerSet& set) {
   ServerIdMap m;
   m.set_version = set.version;
   m.id_of_index.reserve(set.servers.size());
   std::uint32_t max_id = 0;
-  for (const Server& s : set.servers) {
+  for (const model::Server& s : set.servers) {
     const std::uint32_t id = intern(set.backend, s.name);
     m.id_of_index.push_back(id);
     if (id != kNoServerId) max_id = std::max(max_id, id);

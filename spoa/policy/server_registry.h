@@ -14,7 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "policy/server_set.h"
+#include "model/server_set.h"
 
 namespace sticky::policy {
 
@@ -62,7 +62,7 @@ class ServerRegistry {
   std::uint64_t rejected() const { return rejected_.load(std::memory_order_relaxed); }
 
   // Interns every server of the set and returns the id <-> index translation for it.
-  ServerIdMap map_for(const ServerSet& set);
+  ServerIdMap map_for(const model::ServerSet& set);
 
  private:
   struct Record {

@@ -663,24 +663,7 @@ StickyTableCounters StickyTable::counters() const {
   for (std::uint32_t k = 0; k < shard_count_; ++k) {
     const Shard& sh = shards_[k];
     std::lock_guard lock(sh.mu);
-    const StickyTableCounters& c = sh.counters;
-    t.lookups += c.lookups;
-    t.hits += c.hits;
-    t.misses += c.misses;
-    t.inserts += c.inserts;
-    t.updates += c.updates;
-    t.moves += c.moves;
-    t.expired += c.expired;
-    t.evicted_capacity += c.evicted_capacity;
-    t.erased += c.erased;
-    t.remote_inserted += c.remote_inserted;
-    t.remote_replaced += c.remote_replaced;
-    t.remote_ignored_older += c.remote_ignored_older;
-    t.remote_ignored_expired += c.remote_ignored_expired;
-    t.rejected_bad_key += c.rejected_bad_key;
-    t.rejected_bad_server += c.rejected_bad_server;
-    t.rejected_bad_ttl += c.rejected_bad_ttl;
-    t.rejected_key_space_full += c.rejected_key_space_full;
+    add_fields(t, sh.counters, kStickyTableCounterFields);
   }
   return t;
 }

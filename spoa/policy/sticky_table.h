@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/counter_list.h"
+
 namespace sticky::policy {
 
 inline constexpr std::size_t kMaxStickyKeyBytes = 255;
@@ -60,25 +62,36 @@ struct UpsertResult {
 };
 
 // Plain counters, summed over shards on read. Every removal has exactly one reason.
+// X(field, metric, label, type, help): the list the exporter walks (base/counter_list.h).
+#define STICKY_TABLE_COUNTERS(X)                                                                         \
+  X(lookups, "sticky_table_lookups_total", "", Counter, "sticky table lookups (request decisions)")      \
+  X(hits, "sticky_table_hits_total", "", Counter, "lookups that found a live pin (its TTL slid)")         \
+  X(misses, "sticky_table_misses_total", "", Counter, "lookups that found no pin, or an expired one")     \
+  X(inserts, "sticky_table_inserts_total", "", Counter, "pins created by this agent")                    \
+  X(updates, "sticky_table_updates_total", "", Counter, "pins rewritten by this agent (same or other server)") \
+  X(moves, "sticky_table_moves_total", "", Counter, "rewrites that changed the server (version bumped)")  \
+  X(expired, "sticky_table_expired_total", "", Counter,                                                  \
+    "entries removed after their TTL (by lookups, inserts and the once-a-second sweep)")                 \
+  X(evicted_capacity, "sticky_table_evicted_total", "", Counter,                                         \
+    "live entries evicted because their backend's capacity was reached (oldest first)")                 \
+  X(erased, "sticky_table_erased_total", "", Counter, "entries removed on request")                     \
+  X(remote_inserted, "sticky_table_remote_total", "outcome=\"inserted\"", Counter,                       \
+    "pins from other agents merged into the table, by outcome")                                          \
+  X(remote_replaced, "sticky_table_remote_total", "outcome=\"replaced\"", Counter, "")                   \
+  X(remote_ignored_older, "sticky_table_remote_total", "outcome=\"ignored_older\"", Counter, "")          \
+  X(remote_ignored_expired, "sticky_table_remote_total", "outcome=\"ignored_expired\"", Counter, "")      \
+  X(rejected_bad_key, "sticky_table_rejected_total", "reason=\"bad_key\"", Counter,                      \
+    "writes the table refused, by why (empty or over-long key, server id out of range, no TTL, no key space)") \
+  X(rejected_bad_server, "sticky_table_rejected_total", "reason=\"bad_server\"", Counter, "")            \
+  X(rejected_bad_ttl, "sticky_table_rejected_total", "reason=\"bad_ttl\"", Counter, "")                  \
+  X(rejected_key_space_full, "sticky_table_rejected_total", "reason=\"key_space_full\"", Counter, "")
+
 struct StickyTableCounters {
-  std::uint64_t lookups = 0;
-  std::uint64_t hits = 0;
-  std::uint64_t misses = 0;            // includes lookups that found an expired entry
-  std::uint64_t inserts = 0;           // local upserts that created a key
-  std::uint64_t updates = 0;           // local upserts of an existing key
-  std::uint64_t moves = 0;             // updates that changed the server (version bumped)
-  std::uint64_t expired = 0;           // removed because the TTL passed (lookup, insert, sweep)
-  std::uint64_t evicted_capacity = 0;  // removed live to make room: the oldest in its shard
-  std::uint64_t erased = 0;
-  std::uint64_t remote_inserted = 0;
-  std::uint64_t remote_replaced = 0;
-  std::uint64_t remote_ignored_older = 0;
-  std::uint64_t remote_ignored_expired = 0;
-  std::uint64_t rejected_bad_key = 0;
-  std::uint64_t rejected_bad_server = 0;
-  std::uint64_t rejected_bad_ttl = 0;
-  std::uint64_t rejected_key_space_full = 0;
+  STICKY_TABLE_COUNTERS(STICKY_COUNTER_FIELD)
 };
+#define STICKY_X(f, ...) STICKY_COUNTER_ROW(StickyTableCounters, f, __VA_ARGS__)
+inline constexpr CounterField<StickyTableCounters> kStickyTableCounterFields[] = {STICKY_TABLE_COUNTERS(STICKY_X)};
+#undef STICKY_X
 
 struct StickyTableMemory {
   std::size_t entries = 0;

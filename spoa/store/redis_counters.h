@@ -1,53 +1,75 @@
 // Plain counters of one Redis client or subscriber. Each is owned by one loop thread (no atomics);
-// the metrics exporter reads them from that thread or sums snapshots.
+// the metrics exporter sums snapshots. X(field, metric, label, type, help): the list the exporter
+// walks (base/counter_list.h), so every counter kept here is on /metrics.
 #pragma once
 
 #include <cstdint>
 
+#include "base/counter_list.h"
+
 namespace sticky::store {
 
+#define STICKY_REDIS_COUNTERS(X)                                                                          \
+  /* connection */                                                                                       \
+  X(connects, "sticky_redis_connects_total", "", Counter, "Redis connections established")               \
+  X(connect_failures, "sticky_redis_connect_failures_total", "", Counter,                                \
+    "Redis connection attempts that failed (refused, connect timeout, AUTH/ROLE failure)")               \
+  X(reconnects, "sticky_redis_reconnects_total", "", Counter, "reconnect attempts scheduled after a loss") \
+  X(disconnects, "sticky_redis_disconnects_total", "", Counter, "established Redis connections lost")    \
+  X(stalls, "sticky_redis_stalls_total", "", Counter, "Redis connections dropped because replies stopped") \
+  X(sentinel_queries, "sticky_redis_sentinel_queries_total", "", Counter, "master address queries sent to Sentinels") \
+  X(sentinel_failures, "sticky_redis_sentinel_failures_total", "", Counter,                              \
+    "Sentinel queries that gave no usable master address")                                               \
+  X(switch_master_events, "sticky_redis_switch_master_total", "", Counter,                               \
+    "Sentinel failovers followed (+switch-master)")                                                      \
+  /* commands */                                                                                         \
+  X(commands_sent, "sticky_redis_commands_total", "", Counter, "commands sent to Redis")                 \
+  X(replies, "sticky_redis_replies_total", "", Counter, "replies received from Redis")                   \
+  X(errors, "sticky_redis_errors_total", "", Counter, "error or missing replies from Redis")             \
+  X(timeouts, "sticky_redis_timeouts_total", "", Counter, "Redis commands past their deadline")          \
+  X(late_replies, "sticky_redis_late_replies_total", "", Counter,                                       \
+    "replies that arrived after their deadline (ignored)")                                               \
+  /* writes and the outage queue */                                                                      \
+  X(writes, "sticky_redis_writes_total", "", Counter, "pins written (new, move, refresh)")               \
+  X(write_failures, "sticky_redis_write_failures_total", "", Counter,                                    \
+    "writes Redis rejected (not retried; e.g. NOPERM, OOM): those pins stay local")                      \
+  X(queued, "sticky_redis_queued_total", "", Counter, "writes queued while Redis was unavailable")       \
+  X(queue_depth, "sticky_redis_queue_depth", "", Gauge, "writes waiting for Redis now")                  \
+  X(dropped, "sticky_redis_dropped_total", "", Counter,                                                  \
+    "queued writes dropped (queue bound, oldest first, or on stop)")                                     \
+  X(flushed, "sticky_redis_flushed_total", "", Counter, "queued writes sent after Redis came back")      \
+  X(conflicts, "sticky_redis_conflicts_total", "", Counter, "new pins that lost to another agent's (adopted)") \
+  X(expired_writes, "sticky_redis_expired_writes_total", "", Counter,                                    \
+    "writes skipped because the pin had expired before it could be sent")                                \
+  X(recreated, "sticky_redis_recreated_total", "", Counter,                                              \
+    "TTL refreshes that found the key gone in Redis and wrote it again")                                 \
+  X(published, "sticky_redis_published_total", "", Counter, "pins published to the other agents")        \
+  /* lookups */                                                                                          \
+  X(lookups, "sticky_redis_lookups_total", "", Counter, "local misses looked up in Redis")               \
+  X(lookup_hits, "sticky_redis_lookup_hits_total", "", Counter, "lookups that found a pin")              \
+  X(lookup_misses, "sticky_redis_lookup_misses_total", "", Counter, "lookups that found no pin")         \
+  X(lookup_unavailable, "sticky_redis_lookup_unavailable_total", "", Counter,                            \
+    "lookups answered at once: Redis down")                                                              \
+  X(lookup_timeouts, "sticky_redis_lookup_timeouts_total", "", Counter,                                  \
+    "lookups past the deadline (decided locally)")                                                       \
+  /* subscriber */                                                                                       \
+  X(received, "sticky_redis_received_total", "", Counter, "pins received by pub/sub or warm-up")         \
+  X(applied, "sticky_redis_subscriber_records_total", "", Counter,                                       \
+    "records from pub/sub or warm-up handed to the local table")                                         \
+  X(own_skipped, "sticky_redis_own_skipped_total", "", Counter, "own pub/sub messages skipped")          \
+  X(malformed, "sticky_redis_malformed_total", "", Counter,                                              \
+    "records from Redis that did not decode or did not match their key")                                 \
+  X(warmup_scans, "sticky_redis_warmup_scans_total", "", Counter, "completed warm-up passes")            \
+  X(warmup_keys, "sticky_redis_warmup_keys_total", "", Counter, "keys read by warm-up scans")             \
+  /* ACL / authentication refusals (NOPERM, WRONGPASS, NOAUTH): replies and connections they closed */    \
+  X(permission_errors, "sticky_redis_permission_errors_total", "", Counter,                              \
+    "ACL or authentication refusals from Redis (NOPERM, WRONGPASS, NOAUTH): fix the ACL, see the log")
+
 struct RedisCounters {
-  // connection
-  std::uint64_t connects = 0;          // connections that reached Ready
-  std::uint64_t connect_failures = 0;  // refused, connect timeout, AUTH/ROLE failure
-  std::uint64_t reconnects = 0;        // reconnect attempts scheduled after a loss
-  std::uint64_t disconnects = 0;       // Ready connections lost
-  std::uint64_t stalls = 0;            // connections dropped because replies stopped (stall_timeout_ms)
-  std::uint64_t sentinel_queries = 0;
-  std::uint64_t sentinel_failures = 0;
-  std::uint64_t switch_master_events = 0;  // +switch-master announcements for our master
-  // commands
-  std::uint64_t commands_sent = 0;
-  std::uint64_t replies = 0;
-  std::uint64_t errors = 0;            // error replies, NULL replies, refused sends
-  std::uint64_t timeouts = 0;          // command deadlines that fired
-  std::uint64_t late_replies = 0;      // replies that arrived after their deadline (ignored)
-  // writes and the outage queue
-  std::uint64_t writes = 0;            // write_new/write_move/refresh_ttl calls
-  std::uint64_t write_failures = 0;    // writes rejected by Redis (not retried; e.g. NOPERM, OOM)
-  std::uint64_t queued = 0;            // writes put in the outage queue
-  std::uint64_t queue_depth = 0;       // current outage queue length (gauge)
-  std::uint64_t dropped = 0;           // writes dropped from the outage queue (oldest first, or on stop)
-  std::uint64_t flushed = 0;           // queued writes re-sent after recovery
-  std::uint64_t conflicts = 0;         // SET NX lost to another node's pin
-  std::uint64_t expired_writes = 0;    // writes skipped because the record had already expired
-  std::uint64_t recreated = 0;         // refresh found the key gone in Redis and wrote it again
-  std::uint64_t published = 0;
-  // lookups
-  std::uint64_t lookups = 0;
-  std::uint64_t lookup_hits = 0;
-  std::uint64_t lookup_misses = 0;
-  std::uint64_t lookup_unavailable = 0;  // answered at once because Redis is known down
-  std::uint64_t lookup_timeouts = 0;
-  // subscriber
-  std::uint64_t received = 0;          // pub/sub messages and warm-up values seen
-  std::uint64_t applied = 0;           // records handed to on_record
-  std::uint64_t own_skipped = 0;       // own-origin messages skipped
-  std::uint64_t malformed = 0;         // values that failed to decode or did not match their key
-  std::uint64_t warmup_scans = 0;      // completed warm-up passes
-  std::uint64_t warmup_keys = 0;       // keys visited by warm-up SCANs
-  // ACL / authentication refusals (NOPERM, WRONGPASS, NOAUTH): replies and connections they closed
-  std::uint64_t permission_errors = 0;
+  STICKY_REDIS_COUNTERS(STICKY_COUNTER_FIELD)
 };
+#define STICKY_X(f, ...) STICKY_COUNTER_ROW(RedisCounters, f, __VA_ARGS__)
+inline constexpr CounterField<RedisCounters> kRedisCounterFields[] = {STICKY_REDIS_COUNTERS(STICKY_X)};
+#undef STICKY_X
 
 }  // namespace sticky::store

@@ -70,19 +70,19 @@ struct World {
   std::unique_ptr<agent::PersistRuntime> persist;
   std::unique_ptr<agent::HsafRuntime> hsaf;
   std::vector<std::string> servers;  // every server name any answer may carry
-  std::shared_ptr<const policy::ServerSet> app;  // the `app` backend as published
+  std::shared_ptr<const model::ServerSet> app;  // the `app` backend as published
 };
 
-policy::ServerSetPtr server_set(const std::string& backend, const std::vector<config::StaticServer>& list,
+model::ServerSetPtr server_set(const std::string& backend, const std::vector<config::StaticServer>& list,
                                 bool vary_states) {
-  auto set = std::make_shared<policy::ServerSet>();
+  auto set = std::make_shared<model::ServerSet>();
   set->backend = backend;
   set->version = 1;
   for (std::size_t i = 0; i < list.size(); ++i) {
-    policy::ServerState st = policy::ServerState::Up;
+    model::ServerState st = model::ServerState::Up;
     // s3 drains, s4 is down: pinned clients stay on or move off them.
-    if (vary_states && i == 2) st = policy::ServerState::Drain;
-    if (vary_states && i == 3) st = policy::ServerState::Down;
+    if (vary_states && i == 2) st = model::ServerState::Drain;
+    if (vary_states && i == 3) st = model::ServerState::Down;
     set->servers.push_back({list[i].name, list[i].weight, st});
   }
   return set;

@@ -27,10 +27,10 @@ std::string dump(const ServersStateResult& r) {
     for (const auto& s : b.servers) {
       int op = 2, admin = 0;
       switch (s.state) {
-        case policy::ServerState::Up: break;
-        case policy::ServerState::Down: op = 0; break;
-        case policy::ServerState::Maint: admin = 0x01; break;
-        case policy::ServerState::Drain: admin = 0x08; break;
+        case model::ServerState::Up: break;
+        case model::ServerState::Down: op = 0; break;
+        case model::ServerState::Maint: admin = 0x01; break;
+        case model::ServerState::Drain: admin = 0x08; break;
       }
       out += std::to_string(be_id) + " " + b.backend + " " + std::to_string(++srv_id) + " " + s.name + " 127.0.0.1 " +
              std::to_string(op) + " " + std::to_string(admin) + " " + std::to_string(s.weight) + " " +

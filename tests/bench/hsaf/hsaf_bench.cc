@@ -18,9 +18,9 @@
 #include "hsaf/split_mix.h"
 
 using namespace sticky::hsaf;
-using sticky::policy::ServerSet;
-using sticky::policy::ServerSetPtr;
-using sticky::policy::ServerState;
+using sticky::model::ServerSet;
+using sticky::model::ServerSetPtr;
+using sticky::model::ServerState;
 
 namespace {
 

@@ -10,6 +10,7 @@
 
 using namespace sticky;
 using namespace sticky::policy;
+using namespace sticky::model;
 
 int main(int argc, char** argv) {
   const std::size_t kClients = argc > 1 ? std::stoul(argv[1]) : 1000000;

@@ -203,10 +203,10 @@ void bench_baseline(std::size_t n, int threads, int rounds) {
               n, threads, median(ins) / 1e6, median(look) / 1e6, median(rss_per));
 }
 
-sticky::policy::ServerSet make_set(int n) {
-  sticky::policy::ServerSet s;
+sticky::model::ServerSet make_set(int n) {
+  sticky::model::ServerSet s;
   s.backend = "web";
-  for (int i = 0; i < n; ++i) s.servers.push_back({"srv" + std::to_string(i), 1, sticky::policy::ServerState::Up});
+  for (int i = 0; i < n; ++i) s.servers.push_back({"srv" + std::to_string(i), 1, sticky::model::ServerState::Up});
   return s;
 }
 

@@ -8,12 +8,12 @@
 #include <vector>
 
 using namespace sticky;
-using policy::ServerState;
+using model::ServerState;
 
 namespace {
 
-health::ServerView view_of(std::vector<policy::Server> servers, std::uint64_t version) {
-  auto set = std::make_shared<policy::ServerSet>();
+health::ServerView view_of(std::vector<model::Server> servers, std::uint64_t version) {
+  auto set = std::make_shared<model::ServerSet>();
   set->backend = "app";
   set->servers = std::move(servers);
   set->version = version;

@@ -11,7 +11,7 @@
 #include "health/server_view_cache.h"
 
 using namespace sticky::health;
-using sticky::policy::ServerState;
+using sticky::model::ServerState;
 using namespace std::chrono_literals;
 
 namespace {
@@ -26,7 +26,7 @@ template <class Pred>
 bool eventually(ServerViewCache& cache, std::chrono::milliseconds limit, Pred pred) {
   auto until = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < until) {
-    const sticky::policy::ServerSetPtr& app = cache.find("app");
+    const sticky::model::ServerSetPtr& app = cache.find("app");
     if (app && pred(*app)) return true;
     std::this_thread::sleep_for(10ms);
   }
@@ -57,20 +57,20 @@ TEST_CASE("the poller follows state changes made on a real haproxy", "[health_po
   HealthPoller poller({.runtime_api = api, .poll_interval = 50ms, .api_timeout = 1s});
   poller.start();
   ServerViewCache cache(poller);
-  REQUIRE(eventually(cache, 3s, [](const sticky::policy::ServerSet& s) {
+  REQUIRE(eventually(cache, 3s, [](const sticky::model::ServerSet& s) {
     return s.servers.size() == 2 && s.servers[0].state == ServerState::Up && s.servers[1].weight == 50;
   }));
   CHECK(cache.find("other")->servers.at(0).name == "o1");
 
   admin(api, "set server app/s1 state maint");
-  CHECK(eventually(cache, 3s, [](const sticky::policy::ServerSet& s) { return s.servers[0].state == ServerState::Maint; }));
+  CHECK(eventually(cache, 3s, [](const sticky::model::ServerSet& s) { return s.servers[0].state == ServerState::Maint; }));
   admin(api, "set server app/s2 state drain");
   admin(api, "set server app/s1 state ready");
-  CHECK(eventually(cache, 3s, [](const sticky::policy::ServerSet& s) {
+  CHECK(eventually(cache, 3s, [](const sticky::model::ServerSet& s) {
     return s.servers[0].state == ServerState::Up && s.servers[1].state == ServerState::Drain;
   }));
   admin(api, "set server app/s1 weight 0");
-  CHECK(eventually(cache, 3s, [](const sticky::policy::ServerSet& s) { return s.servers[0].weight == 0; }));
+  CHECK(eventually(cache, 3s, [](const sticky::model::ServerSet& s) { return s.servers[0].weight == 0; }));
 
   poller.stop();
   HealthCounters c = poller.counters();

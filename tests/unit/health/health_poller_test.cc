@@ -14,8 +14,8 @@
 #include "socket_peer.h"
 
 using namespace sticky::health;
-using sticky::policy::ServerSet;
-using sticky::policy::ServerState;
+using sticky::model::ServerSet;
+using sticky::model::ServerState;
 using namespace std::chrono_literals;
 
 namespace {
@@ -146,11 +146,11 @@ TEST_CASE("the view cache refetches only when the version moves", "[server_view_
   peer.set_reply(fixture("servers_state_initial.txt"));
   HealthPoller poller({.runtime_api = "unix:" + peer.path(), .static_servers = static_sets()});
   ServerViewCache cache(poller);
-  const sticky::policy::ServerSet* before = cache.find("app").get();
+  const sticky::model::ServerSet* before = cache.find("app").get();
   CHECK(cache.version() == 1);
   CHECK(cache.find("app").get() == before);
   poller.poll_once();
-  const sticky::policy::ServerSet* after = cache.find("app").get();
+  const sticky::model::ServerSet* after = cache.find("app").get();
   CHECK(cache.version() == 2);
   CHECK(after != before);
   CHECK(after->servers.size() == 5);

@@ -8,8 +8,8 @@
 #include "health/servers_state.h"
 
 using namespace sticky::health;
-using sticky::policy::Server;
-using sticky::policy::ServerState;
+using sticky::model::Server;
+using sticky::model::ServerState;
 
 namespace {
 

@@ -9,8 +9,8 @@
 #include "hsaf_test_support.h"
 
 using namespace sticky::hsaf;
-using sticky::policy::ServerSet;
-using sticky::policy::ServerState;
+using sticky::model::ServerSet;
+using sticky::model::ServerState;
 using testing::count_moved;
 using testing::make_set;
 using testing::names_of;

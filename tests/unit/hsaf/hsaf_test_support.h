@@ -8,15 +8,15 @@
 #include <vector>
 
 #include "hsaf/assignment.h"
-#include "policy/server_set.h"
+#include "model/server_set.h"
 
 namespace sticky::hsaf::testing {
 
-inline policy::ServerSet make_set(std::string backend, int n, std::vector<std::uint32_t> weights = {}) {
-  policy::ServerSet s;
+inline model::ServerSet make_set(std::string backend, int n, std::vector<std::uint32_t> weights = {}) {
+  model::ServerSet s;
   s.backend = std::move(backend);
   for (int i = 0; i < n; ++i) {
-    policy::Server srv;
+    model::Server srv;
     srv.name = "cache-" + std::to_string(i);
     srv.weight = weights.empty() ? 1 : weights[static_cast<std::size_t>(i) % weights.size()];
     s.servers.push_back(srv);
@@ -25,7 +25,7 @@ inline policy::ServerSet make_set(std::string backend, int n, std::vector<std::u
 }
 
 // Peer name per serial (empty when none), so tables over different server lists compare.
-inline std::vector<std::string> names_of(const AssignmentTable& t, const policy::ServerSet& s) {
+inline std::vector<std::string> names_of(const AssignmentTable& t, const model::ServerSet& s) {
   std::vector<std::string> out;
   for (std::uint32_t serial = t.range().min; serial <= t.range().max; ++serial) {
     const std::int32_t p = t.peer_of(serial);
@@ -41,7 +41,7 @@ inline std::size_t count_moved(const std::vector<std::string>& a, const std::vec
 }
 
 // Largest load relative to the server's weight share among servers that accept new clients.
-inline double max_over_share(const AssignmentTable& t, const policy::ServerSet& s) {
+inline double max_over_share(const AssignmentTable& t, const model::ServerSet& s) {
   std::uint64_t total = 0;
   for (const auto& srv : s.servers)
     if (srv.accepts_new()) total += srv.weight;

@@ -10,9 +10,9 @@
 #include "hsaf_test_support.h"
 
 using namespace sticky::hsaf;
-using sticky::policy::ServerSet;
-using sticky::policy::ServerSetPtr;
-using sticky::policy::ServerState;
+using sticky::model::ServerSet;
+using sticky::model::ServerSetPtr;
+using sticky::model::ServerState;
 using testing::make_set;
 
 namespace {

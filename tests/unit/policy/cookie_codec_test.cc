@@ -6,6 +6,7 @@
 #include "policy/cookie_codec.h"
 
 using namespace sticky::policy;
+using namespace sticky::model;
 
 namespace {
 

@@ -15,9 +15,9 @@ namespace {
 using sticky::policy::build_maglev;
 using sticky::policy::MaglevError;
 using sticky::policy::MaglevTable;
-using sticky::policy::Server;
-using sticky::policy::ServerSet;
-using sticky::policy::ServerState;
+using sticky::model::Server;
+using sticky::model::ServerSet;
+using sticky::model::ServerState;
 
 ServerSet make_set(int n, std::uint32_t weight = 1) {
   ServerSet s;

@@ -9,6 +9,7 @@
 
 using namespace sticky;
 using namespace sticky::policy;
+using namespace sticky::model;
 
 namespace {
 

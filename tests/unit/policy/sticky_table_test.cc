@@ -542,7 +542,7 @@ TEST_CASE("the registry hands out dense stable ids per (backend, name)", "[serve
 
 TEST_CASE("map_for translates ids and set indices, and ids survive a server leaving", "[server_registry]") {
   ServerRegistry r;
-  sticky::policy::ServerSet set{"web", {{"s1", 1, {}}, {"s2", 1, {}}, {"s3", 1, {}}}, 7};
+  sticky::model::ServerSet set{"web", {{"s1", 1, {}}, {"s2", 1, {}}, {"s3", 1, {}}}, 7};
   const auto m1 = r.map_for(set);
   CHECK(m1.set_version == 7);
   CHECK(m1.id_of_index == std::vector<std::uint32_t>{0, 1, 2});
@@ -551,7 +551,7 @@ TEST_CASE("map_for translates ids and set indices, and ids survive a server leav
   CHECK(m1.id(-1) == kNoServerId);
 
   // s2 leaves, s4 arrives, order changes: existing names keep their ids, s4 gets a new one.
-  sticky::policy::ServerSet next{"web", {{"s3", 1, {}}, {"s4", 1, {}}, {"s1", 1, {}}}, 8};
+  sticky::model::ServerSet next{"web", {{"s3", 1, {}}, {"s4", 1, {}}, {"s1", 1, {}}}, 8};
   const auto m2 = r.map_for(next);
   CHECK(m2.id_of_index == std::vector<std::uint32_t>{2, 3, 0});
   CHECK(m2.index(0) == 2);

@@ -1,7 +1,7 @@
 // Names of server states, for logs and metrics.
-#include "policy/server_set.h"
+#include "model/server_set.h"
 
-namespace sticky::policy {
+namespace sticky::model {
 
 std::string_view server_state_name(ServerState s) {
   switch (s) {
@@ -13,4 +13,4 @@ std::string_view server_state_name(ServerState s) {
   return "?";
 }
 
-}  // namespace sticky::policy
+}  // namespace sticky::model

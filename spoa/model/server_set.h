@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace sticky::policy {
+namespace sticky::model {
 
 enum class ServerState : std::uint8_t {
   Up = 0,     // takes new and existing clients
@@ -46,4 +46,4 @@ struct ServerSet {
 
 using ServerSetPtr = std::shared_ptr<const ServerSet>;
 
-}  // namespace sticky::policy
+}  // namespace sticky::model
