@@ -5,6 +5,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,6 +20,15 @@
 namespace sticky::io {
 
 using metrics::Counter;
+
+namespace {
+// CLOCK_MONOTONIC through the vDSO: tens of nanoseconds, no syscall.
+std::uint64_t monotonic_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+}  // namespace
 
 Connection::Connection(Worker& worker, int fd, std::uint64_t id, bool reserve)
     : worker_(worker), fd_(fd), id_(id), reserve_(reserve), max_frame_size_(worker.options().max_frame_size) {
@@ -260,6 +270,7 @@ void Connection::handle_notify(const spop::Frame& f) {
   worker_.metrics().inc(Counter::notify_received);
   model::Reply* reply = worker_.acquire_reply();
   reply->reset(&worker_, id_, f.stream_id, f.frame_id);
+  reply->set_started_ns(monotonic_ns());
   ++inflight_;
 
   // Argument scratch lives per worker thread: one NOTIFY is decoded at a time.
@@ -325,6 +336,7 @@ void Connection::complete(const model::Reply& reply) {
     commit_out(w.size());
   }
   worker_.metrics().inc(Counter::acks_sent);
+  if (reply.started_ns() != 0) worker_.metrics().observe_latency_ns(monotonic_ns() - reply.started_ns());
   worker_.schedule_flush(this);
   if (reading_paused_ && inflight_ < worker_.options().max_inflight / 2) {
     reading_paused_ = false;

@@ -53,12 +53,20 @@ inline constexpr std::array<CounterInfo, kCounterCount> kCounterInfo = {{
 #undef STICKY_X
 }};
 
+// Decode-to-ACK latency of NOTIFY frames (from the frame decoded to its ACK encoded), as a
+// Prometheus histogram with fixed upper bounds in microseconds; one more bucket counts the rest.
+inline constexpr std::array<std::uint32_t, 12> kLatencyBoundsUs = {25,   50,    100,   250,   500,   1000,
+                                                                   2500, 5000,  10000, 25000, 50000, 100000};
+inline constexpr std::size_t kLatencyBuckets = kLatencyBoundsUs.size() + 1;
+
 // One per worker. Single writer, so increments are a relaxed load and store: no locked
 // instruction on the hot path, yet the exporter thread reads without a data race.
 struct Shard {
   std::array<std::atomic<std::uint64_t>, kCounterCount> counters{};
   std::array<std::atomic<std::uint64_t>, kStatusSlots> errors_by_status{};
   std::atomic<std::int64_t> connections_open{0};
+  std::array<std::atomic<std::uint64_t>, kLatencyBuckets> latency_buckets{};  // not cumulative
+  std::atomic<std::uint64_t> latency_sum_ns{0};
 
   void inc(Counter c, std::uint64_t by = 1) {
     auto& a = counters[static_cast<std::size_t>(c)];
@@ -67,6 +75,15 @@ struct Shard {
   void inc_status(std::uint32_t status) {
     auto& a = errors_by_status[status < kStatusSlots - 1 ? status : kStatusSlots - 1];
     a.store(a.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  // A dozen compares and two relaxed stores: no allocation, no locked instruction.
+  void observe_latency_ns(std::uint64_t ns) {
+    const std::uint64_t us = ns / 1000;
+    std::size_t b = 0;
+    while (b < kLatencyBoundsUs.size() && us > kLatencyBoundsUs[b]) ++b;
+    auto& a = latency_buckets[b];
+    a.store(a.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    latency_sum_ns.store(latency_sum_ns.load(std::memory_order_relaxed) + ns, std::memory_order_relaxed);
   }
   std::uint64_t get(Counter c) const {
     return counters[static_cast<std::size_t>(c)].load(std::memory_order_relaxed);

@@ -56,6 +56,27 @@ std::string render_prometheus(const std::vector<const Shard*>& shards,
                   code, static_cast<unsigned long long>(sum));
     out += buf;
   }
+  out += "# HELP sticky_request_latency_seconds NOTIFY frames from decoded to ACK encoded (agent time)\n";
+  out += "# TYPE sticky_request_latency_seconds histogram\n";
+  std::uint64_t cumulative = 0, sum_ns = 0;
+  for (const Shard* s : shards) sum_ns += s->latency_sum_ns.load(std::memory_order_relaxed);
+  for (std::size_t b = 0; b < kLatencyBuckets; ++b) {
+    for (const Shard* s : shards) cumulative += s->latency_buckets[b].load(std::memory_order_relaxed);
+    char buf[160];
+    if (b < kLatencyBoundsUs.size())
+      std::snprintf(buf, sizeof buf, "sticky_request_latency_seconds_bucket{le=\"%g\"} %llu\n",
+                    kLatencyBoundsUs[b] / 1e6, static_cast<unsigned long long>(cumulative));
+    else
+      std::snprintf(buf, sizeof buf, "sticky_request_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
+                    static_cast<unsigned long long>(cumulative));
+    out += buf;
+  }
+  {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "sticky_request_latency_seconds_sum %.9f\nsticky_request_latency_seconds_count %llu\n",
+                  static_cast<double>(sum_ns) / 1e9, static_cast<unsigned long long>(cumulative));
+    out += buf;
+  }
   for (const auto& extra : extras) extra(out);
   return out;
 }

@@ -43,6 +43,9 @@ class Reply {
   std::uint64_t connection_id() const { return connection_id_; }
   std::uint64_t stream_id() const { return stream_id_; }
   std::uint64_t frame_id() const { return frame_id_; }
+  // Monotonic nanoseconds when the NOTIFY was decoded (for the latency histogram); 0 = unknown.
+  std::uint64_t started_ns() const { return started_ns_; }
+  void set_started_ns(std::uint64_t ns) { started_ns_ = ns; }
 
   // For the protocol layer: prepares the reply for one NOTIFY. The layer holds it once while
   // it dispatches the messages, so it cannot complete half-way through.
@@ -53,6 +56,7 @@ class Reply {
     stream_id_ = stream_id;
     frame_id_ = frame_id;
     holds_ = 1;
+    started_ns_ = 0;
     actions_.clear();
   }
 
@@ -62,6 +66,7 @@ class Reply {
   std::uint64_t connection_id_ = 0;
   std::uint64_t stream_id_ = 0;
   std::uint64_t frame_id_ = 0;
+  std::uint64_t started_ns_ = 0;
   std::uint32_t holds_ = 0;
 };
 
