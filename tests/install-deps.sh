@@ -24,6 +24,7 @@ packages=(
   "${demo_packages[@]}" git catch2
   redis-sentinel
   wrk iproute2 procps
+  chromium
   clang libclang-rt-14-dev valgrind
 )
 if [ "$mode" = demo ]; then

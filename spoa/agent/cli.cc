@@ -25,7 +25,11 @@ const char* usage_text() {
          "  --haproxy-config CFG  with --check: also read this haproxy.cfg and report, as\n"
          "                      file:line, proxies with `filter spoe` the config lacks and\n"
          "                      configured backends HAProxy does not have\n"
-         "  --metrics ADDR      serve Prometheus metrics on HOST:PORT (GET /metrics)\n"
+         "  --metrics ADDR      serve Prometheus metrics on HOST:PORT (GET /metrics, /healthz)\n"
+         "  --admin ADDR        admin API and web page on HOST:PORT (default 127.0.0.1:9125,\n"
+         "                      or agent.admin in the config); needs a token file\n"
+         "  --admin-token-file FILE  bearer token of the admin API (or agent.admin_token_file);\n"
+         "                      without one the admin API is disabled\n"
          "  --log-level LEVEL   error, warn, info or debug (default info)\n"
          "  --drain-grace DUR   on SIGTERM, fail HAProxy's health checks for DUR (e.g. 3s,\n"
          "                      500ms; 0 = no drain) while still answering, then close\n"
@@ -107,6 +111,18 @@ bool parse_cli(int argc, const char* const* argv, CliOptions& out, std::string& 
         return false;
       }
       out.metrics_address = std::string(v);
+    } else if (arg == "--admin") {
+      if (!need_value(v)) return false;
+      io::ListenAddress a;
+      std::string why;
+      if (!io::parse_listen_address(v, a, why) || a.kind != io::ListenAddress::Kind::Tcp) {
+        error = "--admin: expected HOST:PORT, got '" + std::string(v) + "'";
+        return false;
+      }
+      out.admin_address = std::string(v);
+    } else if (arg == "--admin-token-file") {
+      if (!need_value(v)) return false;
+      out.admin_token_file = std::string(v);
     } else if (arg == "--log-level") {
       if (!need_value(v)) return false;
       if (!log::parse_level(v, out.log_level)) {

@@ -16,6 +16,8 @@ struct CliOptions {
   std::string check_path;                 // --check: validate this config and exit
   std::string haproxy_config_path;        // --haproxy-config (with --check): cross-check its backends
   std::string metrics_address;            // HOST:PORT for the Prometheus text endpoint
+  std::string admin_address;              // --admin HOST:PORT; empty = agent.admin in the config
+  std::string admin_token_file;           // --admin-token-file; empty = agent.admin_token_file
   // Unix listeners: mode (octal), owner and group; empty = agent.socket_* in the config.
   std::string socket_mode;
   std::string socket_owner;

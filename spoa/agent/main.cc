@@ -1,6 +1,7 @@
 // sticky-agent: command line, wiring of the layers, and nothing else.
 #include <sys/resource.h>
 
+#include <atomic>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -10,6 +11,7 @@
 
 #include <ev.h>
 
+#include "admin/admin_server.h"
 #include "agent/cli.h"
 #include "agent/echo_handler.h"
 #include "agent/health_follower.h"
@@ -278,8 +280,13 @@ int main(int argc, char** argv) {
     w.own(hsaf_handler);
   });
 
+  // /healthz: ready once every listener is up, and no longer once a SIGTERM drain has begun.
+  std::atomic<bool> ready{false};
+  auto healthy = [&ready, &server] { return ready.load() && !server.workers().front()->draining(); };
   std::unique_ptr<io::MetricsHttp> metrics_http;
   if (startup.metrics) {
+    io::MetricsHttpOptions metrics_options;
+    metrics_options.healthy = healthy;
     metrics_http = std::make_unique<io::MetricsHttp>(*startup.metrics, [&server, &persist, &hsaf_rt, &shared, &poller] {
       std::vector<const metrics::Shard*> shards;
       for (const auto& w : server.workers()) shards.push_back(&w->metrics());
@@ -296,11 +303,21 @@ int main(int argc, char** argv) {
                                                     agent::render_health_metrics(poller, out);
                                                   },
                                                   [&server](std::string& out) { server.engines().render(out); }});
-    });
+    }, metrics_options);
     if (!metrics_http->start(error)) {
       STICKY_LOG(Error, "cannot serve metrics: %s", error.c_str());
       return 1;
     }
+  }
+  auto admin_server = admin::AdminServer::start(
+      {cli.admin_address.empty() ? cfg.agent.admin : cli.admin_address,
+       cli.admin_token_file.empty() ? cfg.agent.admin_token_file : cli.admin_token_file,
+       {persist.get(), hsaf_rt.get(), shared.get(), &poller, cfg.haproxy.runtime_api, cfg.haproxy.api_timeout},
+       healthy},
+      error);
+  if (!admin_server && !error.empty()) {
+    STICKY_LOG(Error, "cannot serve the admin API: %s", error.c_str());
+    return 1;
   }
   for (std::size_t i = 0; i < options.listen.size(); ++i) {
     const auto& a = options.listen[i];
@@ -311,6 +328,7 @@ int main(int argc, char** argv) {
   }
   STICKY_LOG(Info, "sticky-agent %s ready: %zu persistence backends, %zu hsaf profiles", STICKY_AGENT_VERSION,
              persist->size(), hsaf_rt->size());
+  ready.store(true);
   server.run();
   follower.stop();
   poller.stop();

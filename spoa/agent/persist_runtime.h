@@ -63,6 +63,7 @@ class PersistRuntime {
   PersistBackend& backend(int index) { return *backends_[static_cast<std::size_t>(index)]; }
   std::size_t size() const { return backends_.size(); }
   policy::StickyTable& table() { return *table_; }
+  policy::ServerRegistry& registry() { return *registry_; }
   // Null unless a backend names its HAProxy stick table (haproxy_table): the fast path.
   HaproxyTableSync* table_sync() { return table_sync_.get(); }
   const HaproxyTableSync* table_sync() const { return table_sync_.get(); }

@@ -144,6 +144,14 @@ void SharedStore::apply(const store::StickyRecord& r, std::int64_t now_ms, bool 
     ++rejected_;  // a backend this agent does not manage, or a kind it does not know
     return;
   }
+  if (r.server.empty()) {
+    // A tombstone: an operator deleted this pin on another node (admin API); forget it here too.
+    const auto& engine = *runtime_.backend(be).engine;
+    runtime_.table().erase({engine.options().id, r.kind, r.key});
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++applied_;
+    return;
+  }
   policy::RemotePin pin;
   pin.kind = static_cast<policy::IdentityKind>(r.kind);
   pin.key = as_bytes(r.key);

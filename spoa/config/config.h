@@ -29,6 +29,9 @@ struct AgentSection {
   std::uint32_t threads = 0;  // 0 = one per core
   LogLevel log_level = LogLevel::Info;
   std::string metrics;  // Prometheus endpoint "host:port"; empty = disabled
+  // Admin API and web page "host:port" (loopback by default); it serves only with a token file.
+  std::string admin = "127.0.0.1:9125";
+  std::string admin_token_file;  // bearer token for the admin API; empty = admin disabled
   std::uint32_t max_frame_size = 16380;
   std::uint32_t max_connections = 10000;
   // On SIGTERM: how long health-check HELLOs are refused (HAProxy marks the agent DOWN and stops

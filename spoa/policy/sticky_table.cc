@@ -615,6 +615,39 @@ std::size_t StickyTable::sweep_tick(std::int64_t now_ms) {
   return sweep_step(now_ms, budget);
 }
 
+std::size_t StickyTable::visit_backend(std::uint16_t backend, const Visitor& fn) const {
+  const Partition& p = partition_for(backend);
+  std::size_t n = 0;
+  for (std::uint32_t k = p.first; k <= p.first + p.mask; ++k) {
+    const Shard& sh = shards_[k];
+    std::lock_guard lock(sh.mu);
+    for (const Slot& s : sh.slots) {
+      if (s.key_len == 0 || s.backend != backend) continue;
+      const StickyKey key{s.backend, s.kind,
+                          std::string_view(reinterpret_cast<const char*>(sh.key_data(s)), s.key_len)};
+      fn(key, to_entry(s));
+      ++n;
+    }
+  }
+  return n;
+}
+
+std::size_t StickyTable::erase_backend(std::uint16_t backend) {
+  const Partition& p = partition_for(backend);
+  std::size_t n = 0;
+  for (std::uint32_t k = p.first; k <= p.first + p.mask; ++k) {
+    Shard& sh = shards_[k];
+    std::lock_guard lock(sh.mu);
+    for (std::size_t i = 0; i < sh.slots.size(); ++i) {
+      if (sh.slots[i].key_len == 0 || sh.slots[i].backend != backend) continue;
+      sh.remove(static_cast<std::uint32_t>(i));
+      ++sh.counters.erased;
+      ++n;
+    }
+  }
+  return n;
+}
+
 std::vector<std::uint64_t> StickyTable::entries_per_server() const {
   std::vector<std::uint64_t> out;
   for (std::uint32_t k = 0; k < shard_count_; ++k) {

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -181,6 +182,14 @@ class StickyTable {
   // kStickySweepChunk), so the whole table is walked every kStickySweepPeriodSec seconds however
   // many threads call it; later calls in the same second return 0. Returns how many were removed.
   std::size_t sweep_tick(std::int64_t now_ms);
+
+  // Calls `fn` with every entry present for `backend` (expired-but-not-yet-swept ones included),
+  // holding one shard lock at a time, so `fn` must be quick and must not touch the table. For
+  // operator tools (the admin API), never for a request path. Returns how many were visited.
+  using Visitor = std::function<void(const StickyKey& key, const StickyEntry& entry)>;
+  std::size_t visit_backend(std::uint16_t backend, const Visitor& fn) const;
+  // Removes every entry of `backend` (counted in erased). Returns how many were removed.
+  std::size_t erase_backend(std::uint16_t backend);
 
   // Present entries per server id (index = server id), expired-but-not-yet-swept ones included:
   // call sweep_expired() first for exact live counts.

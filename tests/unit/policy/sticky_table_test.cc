@@ -582,3 +582,34 @@ TEST_CASE("concurrent interning gives every name exactly one id", "[server_regis
     CHECK(r.name_of(seen[0][n]) == "srv" + std::to_string(n));
   }
 }
+
+TEST_CASE("a backend's entries can be walked and cleared without touching another backend's", "[sticky_table][admin]") {
+  StickyTableOptions o;
+  o.capacity = 4096;
+  o.shards = 4;
+  o.backend_capacity = {0, 2048};  // backend 1 has a partition of its own; 0 and 2 share one
+  StickyTable t(o);
+  for (std::uint32_t i = 0; i < 300; ++i) {
+    REQUIRE(t.upsert(ipv4(0x0A000000 + i, 0).view(), 1, kT0, kTtl).status == StickyStatus::Ok);
+    REQUIRE(t.upsert(ipv4(0x0B000000 + i, 1).view(), 2, kT0, kTtl).status == StickyStatus::Ok);
+    if (i < 50) REQUIRE(t.upsert(ipv4(0x0C000000 + i, 2).view(), 3, kT0, kTtl).status == StickyStatus::Ok);
+  }
+  std::size_t seen = 0;
+  bool only_ours = true;
+  CHECK(t.visit_backend(0, [&](const StickyKey& k, const StickyEntry& e) {
+    ++seen;
+    only_ours = only_ours && k.backend == 0 && e.server_id == 1 && k.bytes.size() == 4 && e.expires_ms == kT0 + kTtl;
+  }) == 300);
+  CHECK(seen == 300);
+  CHECK(only_ours);
+  CHECK(t.erase_backend(0) == 300);
+  CHECK(t.visit_backend(0, [](const StickyKey&, const StickyEntry&) {}) == 0);
+  CHECK(t.size_for_backend(1) == 300);
+  CHECK(t.size_for_backend(2) == 50);  // shares backend 0's partition, kept
+  CHECK(t.counters().erased == 300);
+  CHECK(t.entries_for_server(1) == 0);
+  CHECK(t.lookup(ipv4(0x0B000007, 1).view(), kT0 + kSec).has_value());
+  // Freed records are reused: the backend fills again.
+  REQUIRE(t.upsert(ipv4(0x0A000001, 0).view(), 1, kT0, kTtl).status == StickyStatus::Ok);
+  CHECK(t.size_for_backend(0) == 51);
+}
