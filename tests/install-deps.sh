@@ -17,7 +17,8 @@ esac
 # What building the agent needs (without the tests: cmake -DSTICKY_TESTS=OFF drops catch2).
 build_packages=(
   g++ cmake make pkg-config
-  libev-dev libhiredis-dev libmsgpack-dev libssl-dev libyaml-cpp-dev
+  libev-dev libhiredis-dev libmsgpack-dev nettle-dev libyaml-cpp-dev
+  libssl-dev  # benchmarks only: OpenSSL's HMAC as the reference the cookie MAC was measured against
 )
 demo_packages=("${build_packages[@]}" haproxy redis-server python3 curl)
 packages=(

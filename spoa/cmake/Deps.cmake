@@ -12,6 +12,7 @@ target_link_libraries(sticky_libev INTERFACE ${LIBEV_LIBRARY})
 
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 pkg_check_modules(MSGPACK REQUIRED IMPORTED_TARGET msgpack)
+pkg_check_modules(NETTLE REQUIRED IMPORTED_TARGET nettle)
 find_package(yaml-cpp REQUIRED)
 if(STICKY_TESTS)
   find_package(Catch2 2 REQUIRED)

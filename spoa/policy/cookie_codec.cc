@@ -1,13 +1,8 @@
 // Insert-cookie encoding, HMAC verification, token map and Set-Cookie formatting.
-//
-// The low-level SHA256_* functions are deprecated in OpenSSL 3 but still shipped; they are the
-// only OpenSSL interface whose state is a plain copyable struct, which is what makes a
-// precomputed-pad HMAC possible without a heap allocation per MAC.
-#define OPENSSL_SUPPRESS_DEPRECATED 1
 #include "policy/cookie_codec.h"
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
+#include <nettle/memops.h>  // memeql_sec: constant-time comparison
+#include <string.h>         // explicit_bzero
 
 #include <algorithm>
 #include <charconv>
@@ -95,58 +90,6 @@ bool is_attr_safe(std::string_view s) {
 
 }  // namespace
 
-namespace {
-
-// Kept out of the header so only this file sees the deprecated OpenSSL declarations.
-struct HmacOps {
-  static_assert(sizeof(SHA256_CTX) <= sizeof(std::array<unsigned char, 112>));
-
-  template <typename State>
-  static SHA256_CTX* ctx(State& s) {
-    return reinterpret_cast<SHA256_CTX*>(s.opaque.data());
-  }
-  template <typename State>
-  static const SHA256_CTX* ctx(const State& s) {
-    return reinterpret_cast<const SHA256_CTX*>(s.opaque.data());
-  }
-
-  // RFC 2104 with the two pad blocks absorbed once, at config time.
-  template <typename HmacKey>
-  static void prepare(HmacKey& k, const std::uint8_t* key, std::size_t key_len) {
-    std::uint8_t block[SHA256_CBLOCK] = {};
-    if (key_len > SHA256_CBLOCK) {
-      SHA256(key, key_len, block);
-    } else {
-      std::memcpy(block, key, key_len);
-    }
-    std::uint8_t pad[SHA256_CBLOCK];
-    for (std::size_t i = 0; i < SHA256_CBLOCK; ++i) pad[i] = block[i] ^ 0x36;
-    SHA256_Init(ctx(k.inner));
-    SHA256_Update(ctx(k.inner), pad, sizeof(pad));
-    for (std::size_t i = 0; i < SHA256_CBLOCK; ++i) pad[i] = block[i] ^ 0x5c;
-    SHA256_Init(ctx(k.outer));
-    SHA256_Update(ctx(k.outer), pad, sizeof(pad));
-    OPENSSL_cleanse(block, sizeof(block));
-    OPENSSL_cleanse(pad, sizeof(pad));
-  }
-
-  // Full 32-byte HMAC of (prefix || data); the prefix avoids concatenating into a buffer.
-  template <typename HmacKey>
-  static void mac(const HmacKey& k, std::string_view prefix, const std::uint8_t* data, std::size_t n,
-                  std::uint8_t out[SHA256_DIGEST_LENGTH]) {
-    SHA256_CTX c = *ctx(k.inner);
-    SHA256_Update(&c, prefix.data(), prefix.size());
-    SHA256_Update(&c, data, n);
-    std::uint8_t inner[SHA256_DIGEST_LENGTH];
-    SHA256_Final(inner, &c);
-    c = *ctx(k.outer);
-    SHA256_Update(&c, inner, sizeof(inner));
-    SHA256_Final(out, &c);
-  }
-};
-
-}  // namespace
-
 std::string_view cookie_status_name(CookieStatus s) {
   switch (s) {
     case CookieStatus::Ok: return "ok";
@@ -165,18 +108,17 @@ std::string_view CookieCodec::add_key(std::uint8_t id, std::string_view secret) 
   if (find_key(id) != nullptr) return "duplicate key id";
   if (secret.size() < kMinSecretLen) return "secret must be at least 16 bytes";
   // Derive independent sub-keys so a server token can never double as a cookie MAC.
-  HmacKey master;
-  HmacOps::prepare(master, reinterpret_cast<const std::uint8_t*>(secret.data()), secret.size());
-  std::uint8_t mac_key[SHA256_DIGEST_LENGTH];
-  std::uint8_t token_key[SHA256_DIGEST_LENGTH];
-  HmacOps::mac(master, "sticky-cookie-mac-v1", nullptr, 0, mac_key);
-  HmacOps::mac(master, "sticky-server-token-v1", nullptr, 0, token_key);
+  const HmacSha256Key master({reinterpret_cast<const std::uint8_t*>(secret.data()), secret.size()});
+  std::uint8_t mac_key[kHmacSha256Len];
+  std::uint8_t token_key[kHmacSha256Len];
+  master.mac("sticky-cookie-mac-v1", {}, mac_key);
+  master.mac("sticky-server-token-v1", {}, token_key);
   Key k;
   k.id = id;
-  HmacOps::prepare(k.mac, mac_key, sizeof(mac_key));
-  HmacOps::prepare(k.token, token_key, sizeof(token_key));
-  OPENSSL_cleanse(mac_key, sizeof(mac_key));
-  OPENSSL_cleanse(token_key, sizeof(token_key));
+  k.mac = HmacSha256Key(mac_key);
+  k.token = HmacSha256Key(token_key);
+  explicit_bzero(mac_key, sizeof(mac_key));
+  explicit_bzero(token_key, sizeof(token_key));
   keys_.push_back(k);
   return {};
 }
@@ -196,9 +138,8 @@ const CookieCodec::Key* CookieCodec::find_key(std::uint8_t id) const {
 bool CookieCodec::server_token(std::uint8_t key_id, std::string_view server_name, ServerToken& out) const {
   const Key* k = find_key(key_id);
   if (k == nullptr) return false;
-  std::uint8_t full[SHA256_DIGEST_LENGTH];
-  HmacOps::mac(k->token, "srv:", reinterpret_cast<const std::uint8_t*>(server_name.data()),
-               server_name.size(), full);
+  std::uint8_t full[kHmacSha256Len];
+  k->token.mac("srv:", {reinterpret_cast<const std::uint8_t*>(server_name.data()), server_name.size()}, full);
   std::memcpy(out.bytes.data(), full, out.bytes.size());
   return true;
 }
@@ -220,8 +161,8 @@ std::size_t CookieCodec::encode(const AgentCookie& c, std::span<char> out) const
   std::memcpy(raw + 1, c.server.bytes.data(), 8);
   put_be32(raw + 9, c.issued);
   put_be32(raw + 13, c.last_seen);
-  std::uint8_t full[SHA256_DIGEST_LENGTH];
-  HmacOps::mac(k->mac, {}, raw, kPayloadLen, full);
+  std::uint8_t full[kHmacSha256Len];
+  k->mac.mac({}, {raw, kPayloadLen}, full);
   std::memcpy(raw + kPayloadLen, full, kMacLen);
   b64url_encode(raw, kRawLen, out.data());
   return kCookieValueLen;
@@ -246,9 +187,9 @@ CookieCheck CookieCodec::verify(std::string_view value, std::int64_t now_in) con
     r.status = CookieStatus::UnknownKey;
     return r;
   }
-  std::uint8_t full[SHA256_DIGEST_LENGTH];
-  HmacOps::mac(k->mac, {}, raw, kPayloadLen, full);
-  if (CRYPTO_memcmp(full, raw + kPayloadLen, kMacLen) != 0) {
+  std::uint8_t full[kHmacSha256Len];
+  k->mac.mac({}, {raw, kPayloadLen}, full);
+  if (!memeql_sec(full, raw + kPayloadLen, kMacLen)) {  // constant time
     r.status = CookieStatus::BadMac;
     return r;
   }

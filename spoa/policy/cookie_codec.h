@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "model/server_set.h"
+#include "policy/hmac_sha256.h"
 
 namespace sticky::policy {
 
@@ -64,8 +65,8 @@ struct CookieCheck {
 };
 
 // Immutable after configuration, so one instance is shared by all worker threads. Every call is
-// allocation-free: each key keeps SHA-256 states pre-loaded with its HMAC pads, and a MAC copies
-// those plain structs onto the stack (OpenSSL 3's EVP_MAC would allocate in every dup or init).
+// allocation-free: each key keeps its HMAC pads absorbed (policy/hmac_sha256.h), and a MAC copies
+// that state onto the stack.
 class CookieCodec {
  public:
   explicit CookieCodec(CookieLimits limits = {}) : limits_(limits) {}
@@ -98,17 +99,10 @@ class CookieCodec {
   CookieCheck verify(std::string_view value, std::int64_t now) const;
 
  private:
-  struct Sha256State {
-    alignas(8) std::array<unsigned char, 112> opaque{};  // holds an OpenSSL SHA256_CTX
-  };
-  struct HmacKey {
-    Sha256State inner;  // state after absorbing key ^ ipad
-    Sha256State outer;  // state after absorbing key ^ opad
-  };
   struct Key {
     std::uint8_t id = 0;
-    HmacKey mac;
-    HmacKey token;
+    HmacSha256Key mac;    // MACs cookie values
+    HmacSha256Key token;  // derives server tokens
   };
   const Key* find_key(std::uint8_t id) const;
 

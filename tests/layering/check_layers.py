@@ -5,7 +5,7 @@ Reads the manifest CMake writes (build/layers.txt: target|dir|PURE or EDGE|links
 sticky_layer() in spoa/CMakeLists.txt) and the sources, and fails, one line per problem, when:
   - a file includes a project header of a layer its target does not link (directly);
   - a file includes a third-party or socket header whose library its target does not link
-    (<ev.h> sticky_libev, <hiredis/...> hiredis, <openssl/...> OpenSSL, <msgpack.h> msgpack,
+    (<ev.h> sticky_libev, <hiredis/...> hiredis, <openssl/...> OpenSSL, <nettle/...> Nettle, <msgpack.h> msgpack,
     <yaml-cpp/...> yaml-cpp, <thread> Threads, <sys/socket.h> <netinet/...> <poll.h>... sticky_sockets);
   - a target links a layer or library none of its files includes (the declaration is not exact);
   - a .cc file in a layer directory is not listed in any target's sources;
@@ -24,6 +24,7 @@ THIRD_PARTY = [
     ("openssl/ssl.h", "OpenSSL::SSL"),
     ("openssl/bio.h", "OpenSSL::SSL"),
     ("openssl/", "OpenSSL::Crypto"),
+    ("nettle/", "PkgConfig::NETTLE"),
     ("msgpack.h", "PkgConfig::MSGPACK"),
     ("msgpack/", "PkgConfig::MSGPACK"),
     ("yaml-cpp/", "yaml-cpp"),
