@@ -27,6 +27,8 @@ packages=(
   wrk iproute2 procps
   chromium
   clang libclang-rt-14-dev valgrind
+  # packaging tests: CPack's dpkg-shlibdeps, readelf, the man page's groff/lexgrog, systemd-analyze
+  dpkg-dev binutils groff-base man-db systemd
 )
 if [ "$mode" = demo ]; then
   packages=("${demo_packages[@]}")
