@@ -1,5 +1,6 @@
-"""Every `sticky-agent ...` command the docs show (README.md, redis/README.md, and the comments of
-haproxy-conf/**/*.yaml|cfg|conf) is run: the validations (--check, --help, --version) with the shipped
+"""Every `sticky-agent ...` command the docs show (README.md, redis/README.md, the man page source
+packaging/man/sticky-agent.8.md, and the comments of haproxy-conf/**/*.yaml|cfg|conf and of the
+packaged config and systemd drop-ins under packaging/) is run: the validations (--check, --help, --version) with the shipped
 example files in place of FILE/CONFIG/paths must exit 0, and every option any documented command
 uses must be one `sticky-agent --help` lists. So the docs cannot drift from the binary again."""
 import glob
@@ -19,18 +20,37 @@ PAIR_HAPROXY = os.path.join(CONF_DIR, "akamai", "haproxy.cfg")
 COMMAND = re.compile(r"(?<![\w/.-])sticky-agent((?:[ \t]+(?!#)[^\s`|;&)]+)+)")
 
 
+PACKAGING_DIR = os.path.join(SOURCE_DIR, "packaging")
+
+
+def joined_lines(path):
+    """(line number, text) with shell continuations (a trailing backslash) joined into one line."""
+    with open(path) as f:
+        lines = f.read().splitlines()
+    n = 0
+    while n < len(lines):
+        start, text = n + 1, lines[n]
+        while text.rstrip().endswith("\\") and n + 1 < len(lines):
+            n += 1
+            text = text.rstrip()[:-1] + " " + lines[n].strip()
+        yield start, text
+        n += 1
+
+
 def doc_lines():
     """(file, line number, text) of every place a command may be written."""
-    for path in [os.path.join(SOURCE_DIR, "README.md"), os.path.join(SOURCE_DIR, "redis", "README.md")]:
-        with open(path) as f:
-            for n, line in enumerate(f, 1):
-                yield path, n, line
-    for ext in ("yaml", "cfg", "conf"):
-        for path in sorted(glob.glob(os.path.join(CONF_DIR, "**", f"*.{ext}"), recursive=True)):
-            with open(path) as f:
-                for n, line in enumerate(f, 1):
-                    if "#" in line:
-                        yield path, n, line[line.index("#"):]  # comments only
+    for path in [os.path.join(SOURCE_DIR, "README.md"), os.path.join(SOURCE_DIR, "redis", "README.md"),
+                 os.path.join(PACKAGING_DIR, "man", "sticky-agent.8.md")]:
+        for n, line in joined_lines(path):
+            yield path, n, line
+    commented = [p for ext in ("yaml", "cfg", "conf")
+                 for p in sorted(glob.glob(os.path.join(CONF_DIR, "**", f"*.{ext}"), recursive=True))]
+    commented += [os.path.join(PACKAGING_DIR, "sticky-agent.yaml")]
+    commented += sorted(glob.glob(os.path.join(PACKAGING_DIR, "systemd", "*.conf")))
+    for path in commented:
+        for n, line in joined_lines(path):
+            if "#" in line:
+                yield path, n, line[line.index("#"):]  # comments only
 
 
 def documented_commands():
@@ -38,13 +58,27 @@ def documented_commands():
     for path, n, line in doc_lines():
         for m in COMMAND.finditer(line):
             args = m.group(1).split()
-            if args and args[0].startswith("-"):
+            if args and re.match(r"-{1,2}[A-Za-z]", args[0]):  # not "sticky-agent - ..." (the man NAME line)
                 out.append((f"{os.path.relpath(path, SOURCE_DIR)}:{n}", args))
+    return out
+
+
+def without_optional(args):
+    """The command without its [optional parts] (a synopsis line), as one would first type it."""
+    out, depth = [], 0
+    for a in args:
+        if a.startswith("["):
+            depth += 1
+        if depth == 0:
+            out.append(a)
+        if a.rstrip(".").endswith("]"):
+            depth = max(0, depth - 1)
     return out
 
 
 def substitute(args):
     """Shipped example files in place of placeholders and of paths that exist only once installed."""
+    args = without_optional(args)
     pair = "--haproxy-config" in args
     out = []
     for i, a in enumerate(args):
@@ -65,8 +99,21 @@ def help_options():
 class DocumentedCommands(unittest.TestCase):
     def test_docs_show_validation_commands(self):
         validations = [c for c in documented_commands() if {"--check", "--help", "--version"} & set(c[1])]
-        # README: two --check lines; the agent example's first comment line.
-        self.assertGreaterEqual(len(validations), 3, documented_commands())
+        # README: two --check lines; the agent example's first comment line; the man page's
+        # synopsis and example; the packaged config's comment.
+        self.assertGreaterEqual(len(validations), 6, documented_commands())
+        places = {where.split(":")[0] for where, _ in validations}
+        for doc in ("packaging/man/sticky-agent.8.md", "packaging/sticky-agent.yaml"):
+            self.assertIn(doc, places)
+
+    def test_the_packaged_config_is_valid(self):
+        """/etc/sticky-agent/sticky-agent.yaml as the .deb and `cmake --install` ship it."""
+        path = os.path.join(PACKAGING_DIR, "sticky-agent.yaml")
+        p = subprocess.run([AGENT_BIN, "--check", path], capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        # As shipped it has no backends yet, which the agent rightly warns about; nothing else.
+        others = [l for l in p.stderr.splitlines() if "no backends and no hsaf profiles" not in l]
+        self.assertEqual(others, [], "the shipped default must check without other warnings")
 
     def test_every_documented_validation_exits_0_with_the_shipped_files(self):
         ran = 0
