@@ -9,6 +9,8 @@
 # prefix, and everything else by ordinary install() rules relative to the prefix.
 include(GNUInstallDirs)
 set(STICKY_PACKAGING_DIR ${PROJECT_SOURCE_DIR}/packaging)
+set(STICKY_PACKAGE_MAINTAINER "sticky-agent maintainers <maintainers@sticky-agent.example>"
+    CACHE STRING "Maintainer: field of the .deb (put the packager's real address here)")
 
 # Under the prefix: /usr/lib/systemd/system and /usr/lib/sysusers.d for /usr, and the /usr/local
 # twins, which systemd also reads. Not CMAKE_INSTALL_LIBDIR: on Debian that is lib/<triplet>.
@@ -20,6 +22,8 @@ install(FILES ${STICKY_PACKAGING_DIR}/sysusers.conf
 install(FILES ${STICKY_PACKAGING_DIR}/systemd/haproxy-chroot.conf
         DESTINATION ${CMAKE_INSTALL_DATADIR}/sticky-agent/systemd)
 install(FILES ${STICKY_PACKAGING_DIR}/deb/copyright DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/sticky-agent)
+# Debian wants a changelog in every package's doc directory (a native package: changelog.gz).
+configure_file(${STICKY_PACKAGING_DIR}/deb/changelog.in ${CMAKE_BINARY_DIR}/packaging/changelog @ONLY)
 
 # The unit (paths from the install-time prefix) and /etc/sticky-agent/sticky-agent.yaml (file(INSTALL)
 # adds DESTDIR to an absolute destination itself, as the generated rules rely on). An
@@ -73,6 +77,16 @@ elseif(Python3_Interpreter_FOUND)
     VERBATIM)
   add_custom_target(sticky-agent-manpage ALL DEPENDS ${STICKY_MANPAGE})
   install(FILES ${STICKY_MANPAGE} DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
+  set(STICKY_CHANGELOG_GZ ${CMAKE_BINARY_DIR}/packaging/changelog.gz)
+  add_custom_command(
+    OUTPUT ${STICKY_CHANGELOG_GZ}
+    COMMAND ${Python3_EXECUTABLE} -c
+            "import gzip,sys; d=open(sys.argv[1],'rb').read(); f=open(sys.argv[2],'wb'); g=gzip.GzipFile(filename='',mode='wb',fileobj=f,mtime=0,compresslevel=9); g.write(d); g.close(); f.close()"
+            ${CMAKE_BINARY_DIR}/packaging/changelog ${STICKY_CHANGELOG_GZ}
+    DEPENDS ${CMAKE_BINARY_DIR}/packaging/changelog
+    VERBATIM)
+  add_custom_target(sticky-agent-changelog ALL DEPENDS ${STICKY_CHANGELOG_GZ})
+  install(FILES ${STICKY_CHANGELOG_GZ} DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/sticky-agent)
 else()
   message(WARNING "python3 not found: the sticky-agent(8) man page is neither built nor installed")
 endif()
@@ -85,16 +99,16 @@ set(CPACK_INSTALL_PREFIX /usr)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_PACKAGE_NAME sticky-agent)
 set(CPACK_PACKAGE_VENDOR "sticky-agent authors")
-set(CPACK_PACKAGE_CONTACT "sticky-agent authors <sticky-agent@localhost>")
+set(CPACK_PACKAGE_CONTACT "${STICKY_PACKAGE_MAINTAINER}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "session persistence and routing agent (SPOE) for HAProxy")
+# The extended description only: CPack puts the summary above it as the synopsis line.
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-    "session persistence and routing agent (SPOE) for HAProxy
- HAProxy asks the agent, request by request over SPOP, which server a client
- belongs to: by a sealed insert cookie, the application's session cookie,
- True-Client-IP from trusted CDN edges, X-Forwarded-For or the source subnet,
- following HAProxy's server states, optionally shared between nodes through
- Redis. Also Hash Serial and Forward routing for cache tiers. With the agent
- down, HAProxy balances by itself.")
+    "HAProxy asks the agent, request by request over SPOP, which server a client
+belongs to: by a sealed insert cookie, the application's session cookie,
+True-Client-IP from trusted CDN edges, X-Forwarded-For or the source subnet,
+following HAProxy's server states, optionally shared between nodes through
+Redis. Also Hash Serial and Forward routing for cache tiers. With the agent
+down, HAProxy balances by itself.")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)

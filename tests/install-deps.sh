@@ -27,8 +27,9 @@ packages=(
   wrk iproute2 procps
   chromium
   clang libclang-rt-14-dev valgrind
-  # packaging tests: CPack's dpkg-shlibdeps, readelf, the man page's groff/lexgrog, systemd-analyze
-  dpkg-dev binutils groff-base man-db systemd
+  # packaging tests: CPack's dpkg-shlibdeps, readelf, the man page's groff/lexgrog, systemd-analyze,
+  # strace (the unit's syscall filter), lintian (the .deb)
+  dpkg-dev binutils groff-base man-db systemd strace lintian
 )
 if [ "$mode" = demo ]; then
   packages=("${demo_packages[@]}")

@@ -89,6 +89,7 @@ class DebPackage(unittest.TestCase):
                            "/usr/lib/sysusers.d/sticky-agent.conf": "-rw-r--r--",
                            "/usr/share/doc/sticky-agent/copyright": "-rw-r--r--",
                            "/usr/share/doc/sticky-agent/LICENSE": "-rw-r--r--",
+                           "/usr/share/doc/sticky-agent/changelog.gz": "-rw-r--r--",
                            "/usr/share/sticky-agent/systemd/haproxy-chroot.conf": "-rw-r--r--",
                            "/usr/share/sticky-agent/haproxy-conf/agent/sticky-agent.yaml": "-rw-r--r--",
                            "/usr/share/sticky-agent/redis/redis.conf": "-rw-r--r--"}.items():
@@ -101,6 +102,13 @@ class DebPackage(unittest.TestCase):
             body = run(["dpkg-deb", "--info", self.deb, script]).stdout
             self.assertTrue(body.startswith("#!/bin/sh"), script)
             self.assertEqual(run(["sh", "-n"], input=body).returncode, 0, f"{script}: shell syntax")
+
+    def test_lintian_finds_no_error_or_warning(self):
+        if not shutil.which("lintian"):
+            self.skipTest("lintian not installed: tests/install-deps.sh installs it")
+        p = run(["lintian", "--tag-display-limit", "0", self.deb], timeout=300)
+        tags = [l for l in p.stdout.splitlines() if re.match(r"[EW]: ", l)]
+        self.assertEqual(tags, [], p.stdout + p.stderr)
 
     def test_binary_is_stripped_and_runs(self):
         with tempfile.TemporaryDirectory(prefix="sticky-deb-x-") as d:
