@@ -19,8 +19,11 @@ from persist_stack import SPOE_LATE, start_persist, wait_reason
 
 # txn.stk.err once HAProxy knows the agent is down (or its connection was lost): 2 on 2.6
 # (SPOE_CTX_ERR_RES: no applet and no server up), 257 on 3.x (0x100 + SPOP_ERR_IO from the
-# released applet). A missed `timeout processing` is 1 on both (persist_stack.SPOE_LATE).
-AGENT_DOWN = ("2", "257")
+# released applet). 256 on 2.6 (0x100 + status 0) is a frame HAProxy wrote just before it read
+# the agent's normal AGENT-DISCONNECT at the end of a drain: the applet is released with the
+# agent's own status, and the request falls back like any other. A missed `timeout processing`
+# is 1 on both (persist_stack.SPOE_LATE).
+AGENT_DOWN = ("2", "256", "257")
 
 # The worst a request may take. Tuned, a dead agent costs a request at most one `timeout
 # processing` (50 ms); the old settings hung some for 3-6 s. One second is 20 times the tuned
