@@ -49,7 +49,8 @@ constexpr Field<AgentSection> kAgentFields[] = {
     {.name = "max_frame_size", .type = FieldType::Uint, .target = &AgentSection::max_frame_size, .min = 256,
      .max = 1U << 20, .help = "largest SPOP frame accepted and announced in AGENT-HELLO"},
     {.name = "max_connections", .type = FieldType::Uint, .target = &AgentSection::max_connections, .min = 1,
-     .max = 1000000, .help = "connections beyond this are refused (and counted)"},
+     .max = 1000000, .help = "connections beyond this are refused (and counted); a connection still silent (no HELLO) "
+             "for 100 ms is closed first to make room"},
     {.name = "drain_grace", .type = FieldType::Interval, .target = &AgentSection::drain_grace, .min = 0,
      .max = 600 * 1000,
      .help = "on SIGTERM, health checks fail this long (HAProxy stops sending) before connections close; "

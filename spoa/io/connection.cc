@@ -28,17 +28,28 @@ std::uint64_t monotonic_ns() {
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
 }
+// What a connection holds before its HELLO: HAProxy's HELLO is 80-200 bytes, and a larger one
+// (up to max-frame-size) grows the buffer only as its bytes actually arrive.
+constexpr std::size_t kPreHelloInput = 512;
+// AGENT-HELLO (~70 bytes) and AGENT-DISCONNECT (a message cut to 255 bytes, ~300 in all).
+constexpr std::size_t kControlFrameRoom = 512;
 }  // namespace
 
 Connection::Connection(Worker& worker, int fd, std::uint64_t id, bool reserve)
     : worker_(worker), fd_(fd), id_(id), reserve_(reserve), max_frame_size_(worker.options().max_frame_size) {
-  // Room for one maximal frame plus its length: the splitter never waits for more than that.
-  in_.resize(4 + static_cast<std::size_t>(max_frame_size_) + 4096);
-  out_.resize(2 * (4 + static_cast<std::size_t>(max_frame_size_)));
+  in_.resize(std::min(kPreHelloInput, full_input_size()));
+}
+
+bool Connection::grow_input() {
+  const std::size_t full = full_input_size();
+  if (in_.size() >= full) return false;
+  in_.resize(std::min(full, 2 * in_.size()));
+  return true;
 }
 
 // Only the worker destroys connections, after close_now() or when it is torn down itself.
 Connection::~Connection() {
+  if (in_hello_list) worker_.await_hello_remove(this);
   unregister_engine();
   if (fd_ >= 0) {
     ev_io_stop(worker_.loop(), &io_);
@@ -53,7 +64,13 @@ void Connection::unregister_engine() {
   worker_.engines().remove(engine_id_);
 }
 
+void Connection::set_state(State s) {
+  if (state_ == State::AwaitHello && s != State::AwaitHello) worker_.await_hello_remove(this);
+  state_ = s;
+}
+
 void Connection::start() {
+  if (!reserve_) worker_.await_hello_add(this);  // reserve ones are never evicted for another
   accepted_at_ = last_progress_ = ev_now(worker_.loop());
   ev_io_init(&io_, &Connection::on_io, fd_, EV_READ);
   io_.data = this;
@@ -133,7 +150,9 @@ void Connection::on_timeout() {
 void Connection::on_readable() {
   while (state_ == State::AwaitHello || state_ == State::Ready) {
     if (reading_paused_) return;
-    if (in_len_ == in_.size()) {  // cannot happen: split_frame bounds frames below capacity
+    // A full buffer holds an incomplete frame larger than it (whole frames were consumed):
+    // grow. At the full size it cannot happen, split_frame bounds frames below capacity.
+    if (in_len_ == in_.size() && !grow_input()) {
       fail(spop::Status::TooBig, "input buffer full");
       return;
     }
@@ -245,7 +264,7 @@ void Connection::handle_hello(const spop::Frame& f) {
   healthcheck_ = hello.healthcheck;
   // The AGENT-HELLO is written with the size we just agreed on, in one write (3.2+ resets
   // connections whose HELLO arrives in pieces).
-  auto tail = out_tail();
+  auto tail = out_tail(kControlFrameRoom);
   ByteWriter w(tail);
   spop::write_agent_hello(w, neg);
   commit_out(w.size());
@@ -253,7 +272,7 @@ void Connection::handle_hello(const spop::Frame& f) {
   if (healthcheck_) {
     worker_.metrics().inc(Counter::healthchecks);
     if (reserve_) worker_.metrics().inc(Counter::healthchecks_over_limit);
-    state_ = State::Closing;  // the probe only wants the HELLO; close once it is written
+    set_state(State::Closing);  // the probe only wants the HELLO; close once it is written
     worker_.schedule_flush(this);
     return;
   }
@@ -262,7 +281,8 @@ void Connection::handle_hello(const spop::Frame& f) {
              neg.pipelining ? "yes" : "no");
   worker_.engines().add(engine_id_);
   engine_registered_ = true;
-  state_ = State::Ready;
+  set_state(State::Ready);
+  if (in_.size() < full_input_size()) in_.resize(full_input_size());
   worker_.schedule_flush(this);
 }
 
@@ -368,13 +388,13 @@ void Connection::fail(spop::Status status, std::string_view detail) {
 
 void Connection::disconnect(spop::Status status, std::string_view message) {
   if (state_ == State::Closing || state_ == State::Closed) return;
-  auto tail = out_tail();
+  auto tail = out_tail(kControlFrameRoom);
   ByteWriter w(tail);
   // Before the handshake the agreed size is unknown: the protocol floor always fits.
   spop::write_agent_disconnect(w, status, message, std::max(max_frame_size_, spop::kMinFrameSize));
   commit_out(w.size());
   worker_.metrics().inc(Counter::agent_disconnects);
-  state_ = State::Closing;
+  set_state(State::Closing);
   in_len_ = 0;
   worker_.schedule_flush(this);
   // Give the peer a moment to read it; the timer closes us if the write never drains.
@@ -383,8 +403,9 @@ void Connection::disconnect(spop::Status status, std::string_view message) {
   ev_timer_start(worker_.loop(), &timer_);
 }
 
-std::span<std::uint8_t> Connection::out_tail() {
-  const std::size_t need = 4 + static_cast<std::size_t>(std::max(max_frame_size_, spop::kMinFrameSize));
+std::span<std::uint8_t> Connection::out_tail(std::size_t room) {
+  const std::size_t need =
+      room ? room : 4 + static_cast<std::size_t>(std::max(max_frame_size_, spop::kMinFrameSize));
   if (out_begin_ == out_end_) out_begin_ = out_end_ = 0;
   if (out_.size() - out_end_ < need) {
     if (out_begin_ > 0) {  // compact before growing
@@ -447,7 +468,7 @@ void Connection::update_io_interest() {
 
 void Connection::close_now() {
   if (state_ == State::Closed) return;
-  state_ = State::Closed;
+  set_state(State::Closed);
   unregister_engine();
   ev_io_stop(worker_.loop(), &io_);
   ev_timer_stop(worker_.loop(), &timer_);

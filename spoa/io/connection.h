@@ -42,6 +42,11 @@ class Connection {
   State state() const { return state_; }
   std::uint32_t inflight() const { return inflight_; }
   bool reserve() const { return reserve_; }
+  ev_tstamp accepted_at() const { return accepted_at_; }
+  // The worker's await-HELLO list (Worker::await_hello_add); null at either end.
+  Connection* hello_prev = nullptr;
+  Connection* hello_next = nullptr;
+  bool in_hello_list = false;
 
   // A reply for one of our NOTIFYs has no holds left: encode its ACK.
   void complete(const model::Reply& reply);
@@ -49,6 +54,8 @@ class Connection {
   void flush();
   // Graceful stop: say goodbye now if idle, else as soon as in-flight replies are answered.
   void begin_shutdown();
+  // Closes at once without a word (evicted at max_connections before its HELLO).
+  void close_silently() { close_now(); }
 
  private:
   static void on_io(struct ev_loop* loop, ev_io* w, int revents);
@@ -65,9 +72,16 @@ class Connection {
   void fail(spop::Status status, std::string_view detail);
   void disconnect(spop::Status status, std::string_view message);
   void close_now();
+  // Every state change goes through here: leaving AwaitHello leaves the worker's list.
+  void set_state(State s);
   void unregister_engine();
-  // Makes room for one frame of up to max_frame_size_ at the tail of the out buffer.
-  std::span<std::uint8_t> out_tail();
+  // Makes room at the tail of the out buffer for one frame of up to max_frame_size_ (an ACK), or
+  // of `room` bytes (control frames: AGENT-HELLO and AGENT-DISCONNECT fit kControlFrameRoom).
+  std::span<std::uint8_t> out_tail(std::size_t room = 0);
+  // The input buffer a Ready connection reads into: one maximal frame plus some read-ahead.
+  std::size_t full_input_size() const { return 4 + static_cast<std::size_t>(max_frame_size_) + 4096; }
+  // Input buffer full with a frame still incomplete: grows it (doubling, up to full_input_size).
+  bool grow_input();
   void commit_out(std::size_t n);
   void update_io_interest();
   void arm_timer();
@@ -87,6 +101,10 @@ class Connection {
   std::string engine_id_;
   bool engine_registered_ = false;  // counted in the worker's EngineRegistry (until closed)
 
+  // Both buffers start small (in_) or empty (out_) and grow on demand: before its HELLO a
+  // connection is anyone's, and a full-size pair (~53 KB, zero-filled so resident) per idle
+  // connection let 10,000 silent peers cost 0.5 GB. A Ready connection gets the full input
+  // buffer at once (HAProxy pipelines frames; fewer, larger reads).
   std::vector<std::uint8_t> in_;
   std::size_t in_len_ = 0;
   std::vector<std::uint8_t> out_;

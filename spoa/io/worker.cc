@@ -96,7 +96,8 @@ void Worker::accept_from(int listen_fd) {
       return;
     }
     bool reserve = false;
-    if (open_connections_.fetch_add(1, std::memory_order_relaxed) >= options_.max_connections) {
+    if (open_connections_.fetch_add(1, std::memory_order_relaxed) >= options_.max_connections &&
+        !evict_oldest_silent()) {
       open_connections_.fetch_sub(1, std::memory_order_relaxed);
       // At the cap, a few more may still prove to be health checks (see Connection::handle_hello):
       // refusing those would mark the agent DOWN in HAProxy while it serves at full capacity.
@@ -120,6 +121,40 @@ void Worker::accept_from(int listen_fd) {
     connections_.emplace(id, std::move(conn));
     raw->start();
   }
+}
+
+// At max_connections a connection that has not said HELLO yet goes first: whoever opens
+// connections and stays silent (anything on the host can reach the agent port) would otherwise
+// keep HAProxy's new connections out until the hello timeout, over and over. HAProxy says HELLO
+// as soon as it connects, so the oldest silent connection is never one of its own; one younger
+// than kMinSilence may simply not have been read yet, and is left alone. True when a slot was
+// freed (the caller's count then stands for the newcomer).
+bool Worker::evict_oldest_silent() {
+  constexpr double kMinSilence = 0.1;  // seconds
+  Connection* victim = hello_head_;
+  if (!victim || ev_now(loop_) - victim->accepted_at() < kMinSilence) return false;
+  metrics_.inc(Counter::connections_evicted_pre_hello);
+  victim->close_silently();  // gives its slot back: the caller's count now holds the newcomer
+  return true;
+}
+
+void Worker::await_hello_add(Connection* c) {
+  c->hello_prev = hello_tail_;
+  c->hello_next = nullptr;
+  if (hello_tail_) hello_tail_->hello_next = c;
+  else hello_head_ = c;
+  hello_tail_ = c;
+  c->in_hello_list = true;
+}
+
+void Worker::await_hello_remove(Connection* c) {
+  if (!c->in_hello_list) return;
+  if (c->hello_prev) c->hello_prev->hello_next = c->hello_next;
+  else hello_head_ = c->hello_next;
+  if (c->hello_next) c->hello_next->hello_prev = c->hello_prev;
+  else hello_tail_ = c->hello_prev;
+  c->hello_prev = c->hello_next = nullptr;
+  c->in_hello_list = false;
 }
 
 // At the descriptor limit the listener stays readable, and retrying at once spun a core and

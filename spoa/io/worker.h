@@ -69,6 +69,11 @@ class Worker : public model::ReplySink {
   void schedule_flush(Connection* c);
   void connection_closed(Connection* c);
   void dispatch(model::Reply& reply, const spop::Message& msg);
+  // Connections still waiting for their HELLO, oldest first: at max_connections the oldest is
+  // closed to admit a newcomer (see accept_from). A connection leaves the list when it says
+  // HELLO or closes.
+  void await_hello_add(Connection* c);
+  void await_hello_remove(Connection* c);
 
   // model::ReplySink
   void reply_ready(model::Reply& reply) override;
@@ -81,6 +86,7 @@ class Worker : public model::ReplySink {
   static void on_accept_resume(struct ev_loop* loop, ev_timer* w, int revents);
   void accept_from(int fd);
   void out_of_descriptors(int listen_fd, int error);
+  bool evict_oldest_silent();
   void begin_shutdown();
   void maybe_finish_shutdown();
 
@@ -96,6 +102,8 @@ class Worker : public model::ReplySink {
   ev_timer accept_resume_{};  // accepting paused: out of descriptors
   int spare_fd_ = -1;         // freed at EMFILE to accept and close one waiting connection
   std::uint32_t reserve_open_ = 0;  // connections taken beyond max_connections (health checks)
+  Connection* hello_head_ = nullptr;  // the await-HELLO list (intrusive, in accept order)
+  Connection* hello_tail_ = nullptr;
   bool stopping_ = false;
   std::atomic<bool> draining_{false};
 

@@ -11,6 +11,7 @@ namespace sticky::metrics {
 #define STICKY_CORE_COUNTERS(X)                                                                  \
   X(connections_accepted, "SPOP connections accepted")                                         \
   X(connections_refused_limit, "connections refused: max_connections reached")                \
+  X(connections_evicted_pre_hello, "silent connections closed at max_connections to admit a new one") \
   X(healthchecks_over_limit, "health checks answered at max_connections, from the check reserve") \
   X(accept_fd_exhausted, "accepts failed for lack of descriptors (EMFILE/ENFILE); accepting paused") \
   X(connections_closed, "SPOP connections closed, for any reason")                             \

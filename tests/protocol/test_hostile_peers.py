@@ -1,437 +1,243 @@
-"""Hostile SPOP peers (issue 12): the agent port is reachable by anything on the host.
+"""Hostile SPOP peers (issue 12): the agent port is reachable by anything on the host, and a real
+HAProxy (HAPROXY_BIN, the shipped haproxy-conf/akamai configs) is using the same agent meanwhile.
 
-One agent runs for the whole class; a well-behaved, HAProxy-like client (its own process, so the
-attackers' Python never holds its interpreter lock) sends an echo NOTIFY every 5 ms and times each
-ACK. Each test subjects the agent to one attack and then asserts that the good client's answers
-stayed within a processing-timeout-like bound, that max_connections held, that the agent's
-descriptors (/proc/PID/fd) came back to their baseline once the attackers left, that the agent is
-alive, and that /metrics counted what happened. Figures are printed on stderr ("HOSTILE ...").
+One HAProxy + agent stack runs for the whole class. An HTTP probe in its own process sends a GET
+through HAProxy every 5 ms and times each answer. Each test subjects the agent to one attack and
+then asserts: HAProxy's requests all got a 200 decided by the agent (not by HAProxy alone after
+the 50 ms `timeout processing`, save a tiny share on a loaded box) with p99 under that timeout;
+max_connections held; the agent's descriptors came back to their baseline and its RSS near it;
+the agent is alive; /metrics counted what happened. Figures go to stderr ("HOSTILE ..."); the
+bigger run is tests/bench/faults/hostile_peers.py.
 
-Every loop here is bounded in count and in time; all traffic goes to 127.0.0.1.
-Agent binary: $STICKY_AGENT_BIN."""
-import errno
-import multiprocessing
+Every loop is bounded in count and in time; all traffic goes to 127.0.0.1."""
 import os
-import resource
-import select
-import socket
 import struct
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import hostile_attacks as ha  # noqa: E402
 import spop_wire as w  # noqa: E402
 import test_protocol_abuse as pa  # noqa: E402
+from harness import Stack, agent_metrics, free_port, settled  # noqa: E402
+from persist_stack import start_persist, wait_reason  # noqa: E402
 
 MAX_CONN = 6000          # the agent's max_connections in this test
-IDLE_TARGET = 10000      # idle connections the test tries to open (bounded by RLIMIT_NOFILE)
+IDLE_TARGET = 10000      # idle connections the test opens (bounded by RLIMIT_NOFILE)
 RESERVE = 2 * 8          # healthcheck_reserve (8) per worker, 2 workers
 HELLO_TIMEOUT = pa.HELLO_TIMEOUT
 FRAME_TIMEOUT = pa.FRAME_TIMEOUT
 MAX_FRAME = 16380
-# The bound on the good client: HAProxy's `timeout processing` is tens of ms (the shipped files use
-# 40-50 ms). Measured on a loaded 2-core VM, so the maximum gets slack; the p99 does not.
-P99_BOUND = 0.050
-MAX_BOUND = 0.200
-TIMEOUT, TOO_BIG, NO_CAPABILITIES = 2, 3, 7
+PROCESSING_TIMEOUT_MS = 50.0  # haproxy-conf/akamai/spoe-sticky.conf
+# Answers HAProxy gave alone because the agent missed the processing timeout: the scheduler of a
+# shared 2-core machine alone causes a few; more than 1% is the agent being slowed by the attack.
+LATE_SHARE = 0.01
+# A pre-HELLO connection's memory (the Connection, its 512-byte input buffer, the map node): it
+# was ~53 KB before the buffers grew on demand.
+IDLE_CONN_BYTES = 4096
+# Heap the attacks may leave resident after they end (allocator caches), beyond the baseline.
+RSS_SLACK_KB = 16 * 1024
+NO_CAPABILITIES = 7
+MIN_PROBE_S = 2.0  # each attack's verdict covers at least this much of HAProxy's traffic
 
 
-def raise_nofile(want):
-    """Raises this process's soft RLIMIT_NOFILE towards `want`; returns the soft limit reached."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
-    if soft < target:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+def value(metrics, key):
+    return metrics.get(key, 0.0)
 
 
-def good_client(port, ctl):
-    """The HAProxy-like client: one connection, one echo NOTIFY at a time, each ACK timed.
-
-    `ctl` (a pipe end): "dump" returns the latencies since the last dump, "stop" ends. Any
-    failure is reported as ("error", text) on the next request."""
-    samples, error = [], None
-    deadline = time.monotonic() + 900  # bounded in time and count whatever the test does
-    try:
-        c = pa.Conn(port)
-        c.handshake(**{"engine-id": "good-haproxy"})
-    except Exception as e:  # noqa: BLE001
-        error = "handshake: %r" % e
-    sid = 0
-    while time.monotonic() < deadline and sid < 2_000_000:
-        if ctl.poll(0 if error is None else 0.1):
-            req = ctl.recv()
-            if req == "stop":
-                break
-            ctl.send(("error", error) if error else ("ok", samples))
-            samples = []
-            continue
-        if error:
-            continue
-        sid += 1
-        try:
-            t0 = time.perf_counter()
-            c.send(w.notify(sid, 1, w.message("echo", ("a", w.string("good %d" % sid)))))
-            f = c.read_frame(timeout=5)
-            samples.append(time.perf_counter() - t0)
-            if (f.type, f.sid, f.fid) != (w.ACK, sid, 1):
-                error = "unexpected frame type %d ids %d/%d for %d" % (f.type, f.sid, f.fid, sid)
-        except Exception as e:  # noqa: BLE001
-            error = "NOTIFY %d: %r" % (sid, e)
-        time.sleep(0.005)
-    ctl.close()
-
-
-def percentile(values, p):
-    s = sorted(values)
-    return s[min(len(s) - 1, int(len(s) * p))]
-
-
-def exact_frame(size, build):
-    """The frame from build(n) whose LEN field is exactly `size` (n = filler bytes)."""
-    n = max(0, size - len(build(0)) + 4)
-    for _ in range(16):
-        f = build(n)
-        length = struct.unpack(">I", f[:4])[0]
-        if length == size:
-            return f
-        n += size - length
-    raise AssertionError("no frame of length %d" % size)
-
-
-def notify_of_len(size, sid=1, fid=1):
-    return exact_frame(size, lambda n: w.notify(sid, fid, w.message("echo", ("a", w.string("x" * n)))))
-
-
-def hello_of_len(size):
-    payload = w.hello(engine_id="big-hello")[11:]  # after LEN, type, flags and the two ids
-    return exact_frame(size, lambda n: w.frame(w.HAPROXY_HELLO, payload + w.name("pad") + w.string("p" * n)))
-
-
-class SlowStartAgent(pa.Agent):
-    """pa.Agent with a longer start-up allowance (60 s): the sticky table is allocated before the
-    listeners open, and on this loaded 2-core box that took more than pa.Agent's 10 s."""
-
-    def __init__(self, config_text):  # noqa: super().__init__ is not called on purpose
-        self.port, self.metrics_port = pa.free_port(), pa.free_port()
-        self.log = tempfile.TemporaryFile()
-        self.config = tempfile.NamedTemporaryFile("w", suffix=".yaml")
-        self.config.write(config_text or "agent: {}\n")
-        self.config.flush()
-        self.proc = subprocess.Popen(
-            [pa.AGENT_BIN, "--listen", "127.0.0.1:%d" % self.port, "--threads", "2", "--log-level", "warn",
-             "--metrics", "127.0.0.1:%d" % self.metrics_port, "--config", self.config.name],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                socket.create_connection(("127.0.0.1", self.metrics_port), timeout=1).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    out = self.output()
-                    self.close()
-                    raise RuntimeError("agent did not start:\n" + out)
-                time.sleep(0.05)
-
-
-def start_agent(config_text):
-    return SlowStartAgent(config_text)
-
-
-class FdSampler(threading.Thread):
-    """Samples the agent's descriptor count and RSS every 50 ms until stopped (bounded: 10 min)."""
-
-    def __init__(self, pid):
-        super().__init__(daemon=True)
-        self.pid, self.peak_fds, self.peak_rss_kb = pid, 0, 0
-        self.stopped = threading.Event()
-
-    def run(self):
-        deadline = time.monotonic() + 600
-        while not self.stopped.is_set() and time.monotonic() < deadline:
-            try:
-                self.peak_fds = max(self.peak_fds, len(os.listdir("/proc/%d/fd" % self.pid)))
-                with open("/proc/%d/status" % self.pid) as f:
-                    for line in f:
-                        if line.startswith("VmRSS:"):
-                            self.peak_rss_kb = max(self.peak_rss_kb, int(line.split()[1]))
-            except OSError:
-                pass
-            self.stopped.wait(0.05)
-
-    def stop(self):
-        self.stopped.set()
-        self.join(5)
-
-
-class HostilePeersTest(unittest.TestCase):
+class HostilePeersBehindHAProxy(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.nofile = raise_nofile(IDLE_TARGET + 512)
-        cls.agent = start_agent("agent:\n  max_connections: %d\n" % MAX_CONN)
-        ctx = multiprocessing.get_context("fork")
-        cls.ctl, child = ctx.Pipe()
-        cls.good = ctx.Process(target=good_client, args=(cls.agent.port, child), daemon=True)
-        cls.good.start()
-        child.close()
-        time.sleep(0.5)
-        cls.baseline_fds = None
+        cls.nofile = ha.raise_nofile(IDLE_TARGET + 1024)
+        cls.stack = Stack(prefix="sticky-hostile-")
+        try:
+            cls.stack.write("akamai-edges.txt", "127.0.0.0/8\n")
+            cls.metrics_port = free_port()
+            cls.agent, cls.http_port, _ = start_persist(
+                cls.stack, "akamai", agent_args=("--metrics", "127.0.0.1:%d" % cls.metrics_port, "--log-level", "warn"),
+                replacements=[("agent:\n", "agent:\n  max_connections: %d\n" % MAX_CONN)])
+            wait_reason(cls.http_port, headers={"True-Client-IP": "198.51.100.1"})
+            cls.probe = ha.HttpProbe(cls.http_port)
+            time.sleep(1.0)
+            cls.probe.pause()
+            cls.start_rss_kb = ha.proc_rss_kb(cls.agent.pid)
+        except BaseException:
+            cls.stack.close()
+            raise
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.ctl.send("stop")
-        except OSError:
-            pass
-        cls.good.join(5)
-        if cls.good.is_alive():
-            cls.good.kill()
+        cls.probe.stop()
+        end_rss = ha.proc_rss_kb(cls.agent.pid) if cls.agent.alive() else 0
+        sys.stderr.write("\nHOSTILE agent RSS %.1f MB at the start, %.1f MB after every attack\n" %
+                         (cls.start_rss_kb / 1024, end_rss / 1024))
         status = cls.agent.stop()
-        cls.agent.close()
+        cls.stack.close()
         assert status == 0, "agent did not exit 0 on SIGTERM: %r" % status
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def latencies(self):
-        self.ctl.send("dump")
-        if not self.ctl.poll(10):
-            self.fail("the good client did not answer")
-        kind, data = self.ctl.recv()
-        self.assertEqual(kind, "ok", "good client failed: %s" % data)
-        return data
+    def metrics(self, keys=("sticky_messages_received_total", "sticky_request_messages_total",
+                            "sticky_response_messages_total", "sticky_notify_received_total")):
+        """/metrics once `keys` have stopped moving (HAProxy's traffic is paused; its health checks
+        go on, so counters they touch are compared with a margin instead)."""
+        snap = {}
 
-    def metrics(self):
-        out = {}
-        for line in self.agent.metric_lines():
-            if line and not line.startswith("#"):
-                key, value = line.rsplit(" ", 1)
-                out[key] = float(value)
-        return out
+        def read():
+            snap.clear()
+            snap.update(agent_metrics(self.metrics_port))
+            return tuple(snap.get(k) for k in keys)
+        settled(read, quiet=1.2, timeout=15, what="agent counters")
+        return dict(snap)
 
-    def delta(self, before, after, key):
-        return after.get(key, 0) - before.get(key, 0)
+    def delta(self, key):
+        return value(self.after, key) - value(self.before, key)
 
     def fds(self):
-        return self.agent.fd_count()
+        return ha.proc_fds(self.agent.pid)
+
+    def fds_besides_connections(self):
+        """The agent's descriptors other than its SPOP connections and metrics scrapes: HAProxy
+        (3.x above all) opens and pools connections to the agent as it likes."""
+        return ha.proc_fds_besides(self.agent.pid, {self.agent.port, self.metrics_port})
 
     def wait_fds_baseline(self, limit=20.0):
-        """Seconds until the agent's descriptors are back to the baseline (asserted)."""
         started = time.monotonic()
-        while self.fds() > self.baseline and time.monotonic() - started < limit:
+        while self.fds_besides_connections() > self.baseline_other_fds and time.monotonic() - started < limit:
             time.sleep(0.05)
-        self.assertLessEqual(self.fds(), self.baseline, "descriptors not back to the baseline: %s" %
-                             sorted(os.readlink("/proc/%d/fd/%s" % (self.agent.proc.pid, fd))
-                                    for fd in os.listdir("/proc/%d/fd" % self.agent.proc.pid))[:40])
+        self.assertLessEqual(self.fds_besides_connections(), self.baseline_other_fds,
+                             "descriptors not back to the baseline")
         return time.monotonic() - started
 
     def setUp(self):
-        self.assertIsNone(self.agent.proc.poll(), "agent died:\n" + self.agent.output())
-        # The previous test's connections are gone (each test waits for that itself).
-        time.sleep(0.2)
-        self.baseline = self.fds()
+        self.assertTrue(self.agent.alive(), "agent died:\n" + self.agent.output())
+        self.probe.pause()  # (a test that failed before finish() left it running)
+        time.sleep(0.2)  # the previous test's connections are gone (each test waited for that)
         self.before = self.metrics()
-        self.latencies()  # discard what came before this attack
-        self.sampler = FdSampler(self.agent.proc.pid)
-        self.sampler.start()
+        self.baseline_fds = self.fds()
+        self.baseline_other_fds = self.fds_besides_connections()
+        self.baseline_rss_kb = ha.proc_rss_kb(self.agent.pid)
+        self.probe.resume()
+        time.sleep(0.3)
+        self.sampler = ha.Sampler(self.agent.pid)
         self.t0 = time.monotonic()
 
     def finish(self, name, extra=""):
-        """Common end of an attack: latency bound, descriptors back, agent alive; returns metrics."""
-        lat = self.latencies()
+        """Common end of an attack: HAProxy's answers judged, descriptors back, agent alive."""
+        time.sleep(max(0.0, MIN_PROBE_S - (time.monotonic() - self.t0)))  # enough of HAProxy's traffic to judge
+        records = self.probe.pause()
         self.sampler.stop()
         back = self.wait_fds_baseline()
-        after = self.metrics()
-        self.assertIsNone(self.agent.proc.poll(), "agent died:\n" + self.agent.output())
-        self.assertGreater(len(lat), 20, "the good client was barely served")
-        p50, p99, worst = percentile(lat, 0.5), percentile(lat, 0.99), max(lat)
+        self.after = self.metrics()
+        rss_after = ha.proc_rss_kb(self.agent.pid)
+        self.assertTrue(self.agent.alive(), "agent died:\n" + self.agent.output())
+        s = ha.summarize(records)
         sys.stderr.write(
-            "\nHOSTILE %s: good client n=%d p50=%.2fms p99=%.2fms max=%.2fms; agent fds baseline=%d "
-            "peak=%d back in %.2fs; peak RSS %.1f MB; %.1fs%s\n" %
-            (name, len(lat), p50 * 1e3, p99 * 1e3, worst * 1e3, self.baseline, self.sampler.peak_fds, back,
-             self.sampler.peak_rss_kb / 1024, time.monotonic() - self.t0, extra))
-        self.assertLess(p99, P99_BOUND, "good client p99 %.1f ms" % (p99 * 1e3))
-        self.assertLess(worst, MAX_BOUND, "good client max %.1f ms" % (worst * 1e3))
-        self.assertLessEqual(after["sticky_connections_open"], MAX_CONN)
-        return after
+            "\nHOSTILE %s: HAProxy requests n=%d p50=%.2fms p99=%.2fms max=%.1fms %s; agent fds %d -> peak %d, "
+            "back in %.2fs; RSS %.1f -> peak %.1f -> %.1f MB; %.1fs%s\n" %
+            (name, s["n"], s["p50"], s["p99"], s["max"], s["outcomes"], self.baseline_fds, self.sampler.peak_fds,
+             back, self.baseline_rss_kb / 1024, self.sampler.peak_rss_kb / 1024, rss_after / 1024,
+             time.monotonic() - self.t0, extra))
+        self.assertGreater(s["n"], 100, "HAProxy's traffic was barely served")  # ~150/s for MIN_PROBE_S at least
+        bad = {o: n for o, n in s["outcomes"].items() if o not in ("decided", "late")}
+        self.assertEqual(bad, {}, "requests failed or the agent erred")
+        self.assertLessEqual(s["outcomes"].get("late", 0), max(2, s["n"] * LATE_SHARE),
+                             "answers HAProxy gave alone after the processing timeout")
+        self.assertLess(s["p99"], PROCESSING_TIMEOUT_MS, "HAProxy request p99")
+        self.assertLessEqual(value(self.after, "sticky_connections_open"), MAX_CONN)
+        # Only HAProxy's connections are left, about as many as before.
+        self.assertLessEqual(value(self.after, "sticky_connections_open"),
+                             value(self.before, "sticky_connections_open") + 4)
+        self.assertLessEqual(rss_after, self.baseline_rss_kb + RSS_SLACK_KB, "RSS not back near its baseline")
 
     # -- attacks -----------------------------------------------------------------------------
 
     def test_idle_connections_that_never_say_hello(self):
-        target = min(IDLE_TARGET, self.nofile - 256)
-        socks, failures, why = [], 0, "target reached"
-        deadline = time.monotonic() + 60
-        while len(socks) < target and time.monotonic() < deadline and failures < 50:
-            s = socket.socket()
-            try:
-                s.settimeout(2)
-                s.connect(("127.0.0.1", self.agent.port))
-                s.setblocking(False)
-                socks.append(s)
-            except OSError as e:
-                s.close()
-                failures += 1
-                why = os.strerror(e.errno) if e.errno else repr(e)
-                if e.errno in (errno.EMFILE, errno.ENFILE, errno.EADDRNOTAVAIL):
-                    break
+        target = min(IDLE_TARGET, self.nofile - 512)
+        socks, why = ha.open_idle(self.agent.port, target)
         opened = len(socks)
         open_time = time.monotonic() - self.t0
         try:
+            time.sleep(0.3)
+            held = self.fds() - self.baseline_fds  # idle connections the agent holds now
+            per_conn = (ha.proc_rss_kb(self.agent.pid) - self.baseline_rss_kb) * 1024.0 / max(1, held)
             # Until every accepted one has met its hello timeout; then read what each received.
-            time.sleep(HELLO_TIMEOUT + 2.5)
-            timed_out = refused = other = 0
-            pending = {s.fileno(): [s, b""] for s in socks}
-            read_deadline = time.monotonic() + 15
-            while pending and time.monotonic() < read_deadline:
-                for fd in list(pending):
-                    s, buf = pending[fd]
-                    try:
-                        chunk = s.recv(4096)
-                    except BlockingIOError:
-                        continue
-                    except ConnectionResetError:
-                        chunk = b""
-                    if chunk:
-                        pending[fd][1] = buf + chunk
-                        continue
-                    del pending[fd]
-                    f, _ = w.split(buf)
-                    if f is None and not buf:
-                        refused += 1  # closed at once (or a reserve slot that never said HELLO)
-                    elif f is not None and f.type == w.AGENT_DISCONNECT and f.kv().get("status-code") == TIMEOUT:
-                        timed_out += 1
-                    else:
-                        other += 1
-                if pending:
-                    time.sleep(0.05)
+            time.sleep(max(0.0, HELLO_TIMEOUT + 2.5 - (time.monotonic() - self.t0 - open_time)))
+            timed_out, silent, other = ha.read_endings(socks)
         finally:
             for s in socks:
                 s.close()
-        after = self.finish("idle x%d" % opened, " (opened in %.2fs, stopped: %s, RLIMIT_NOFILE %d; %d timed out "
-                                                 "with status 2, %d refused)" %
-                            (open_time, why, self.nofile, timed_out, refused))
+        self.finish("idle x%d" % opened,
+                    " (opened in %.2fs, stopped: %s, RLIMIT_NOFILE %d; agent held %d at once, %.0f bytes of RSS "
+                    "each; %d timed out with status 2, %d closed at once)" %
+                    (open_time, why, self.nofile, held, per_conn, timed_out, silent))
+        self.assertEqual(opened, target, why)
         self.assertEqual(other, 0)
-        self.assertEqual(timed_out + refused, opened, "%d connections never ended" % (opened - timed_out - refused))
-        self.assertEqual(self.delta(self.before, after, "sticky_timeouts_hello_total"), timed_out)
-        self.assertEqual(self.delta(self.before, after, "sticky_connections_refused_limit_total"), refused)
-        # The cap held: never more than max_connections (the good client holds one) plus the
-        # health-check reserve, and a few for the metrics scrapes.
-        self.assertLessEqual(self.sampler.peak_fds, self.baseline + MAX_CONN - 1 + RESERVE + 4)
-        if opened > MAX_CONN + RESERVE:
-            self.assertGreater(refused, 0)
+        self.assertEqual(timed_out + silent, opened, "%d connections never ended" % (opened - timed_out - silent))
+        self.assertEqual(self.delta("sticky_timeouts_hello_total"), timed_out)
+        # Past the cap the oldest silent connection is closed for each newcomer (evicted), or a
+        # newcomer is refused; every one of those was ours: none of HAProxy's was turned away.
+        evicted = self.delta("sticky_connections_evicted_pre_hello_total")
+        self.assertEqual(evicted + self.delta("sticky_connections_refused_limit_total"), silent)
+        # The cap held: never more than max_connections plus the health-check reserve (and a few
+        # for the metrics scrapes and HAProxy's checks).
+        self.assertLessEqual(self.sampler.peak_fds, self.baseline_fds + MAX_CONN + RESERVE + 4)
+        self.assertGreater(silent, 0, "nothing refused past max_connections")
+        self.assertGreater(held, MAX_CONN // 2)
+        self.assertLess(per_conn, IDLE_CONN_BYTES, "memory per idle connection")
 
     def test_slowloris_one_byte_every_half_second(self):
         # Before the HELLO (dropped by the hello timeout, counted from accept) and after it, inside
         # a NOTIFY (dropped by the frame timeout, counted from the frame's first byte).
         n = 20
-        pre, post = [], []
-        for _ in range(n):
-            c = pa.Conn(self.agent.port)
-            pre.append([c, w.hello(engine_id="slowloris"), 0, time.monotonic(), None])
-        for i in range(n):
-            c = pa.Conn(self.agent.port)
-            c.handshake(**{"engine-id": "slowloris"})
-            post.append([c, w.notify(i, 1, w.message("echo", ("a", w.string("s" * 60)))), 0, None, None])
-        for c in pre + post:
-            c[0].sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            c[0].sock.setblocking(False)
-        statuses = []
-        deadline = time.monotonic() + FRAME_TIMEOUT + 10
-        try:
-            while time.monotonic() < deadline and any(c[4] is None for c in pre + post):
-                tick = time.monotonic() + 0.5
-                for c in pre + post:
-                    if c[4] is None and c[2] < len(c[1]):
-                        if c[3] is None:
-                            c[3] = time.monotonic()
-                        try:
-                            c[0].sock.send(c[1][c[2]:c[2] + 1])
-                            c[2] += 1
-                        except OSError:
-                            pass
-                while time.monotonic() < tick:
-                    live = [c for c in pre + post if c[4] is None]
-                    if not live:
-                        break
-                    ready, _, _ = select.select([c[0].sock for c in live], [], [], max(0, tick - time.monotonic()))
-                    for c in live:
-                        if c[0].sock not in ready:
-                            continue
-                        try:
-                            chunk = c[0].sock.recv(4096)
-                        except BlockingIOError:
-                            continue
-                        except ConnectionResetError:
-                            chunk = b""
-                        c[0].buf += chunk
-                        f, _ = w.split(c[0].buf)
-                        if f is not None or not chunk:
-                            c[4] = time.monotonic() - c[3]
-                            statuses.append(f.kv().get("status-code") if f is not None and
-                                            f.type == w.AGENT_DISCONNECT else None)
-        finally:
-            for c in pre + post:
-                c[0].close()
-        pre_t = [c[4] for c in pre]
-        post_t = [c[4] for c in post]
-        after = self.finish("slowloris x%d+%d" % (n, n),
-                            " (pre-HELLO dropped after %.2f-%.2fs having sent %d bytes; in a NOTIFY dropped after "
-                            "%.2f-%.2fs having sent %d bytes)" %
-                            (min(pre_t), max(pre_t), max(c[2] for c in pre), min(post_t), max(post_t),
-                             max(c[2] for c in post)))
+        pre_t, post_t, statuses, sent = ha.slowloris(self.agent.port, n, HELLO_TIMEOUT, FRAME_TIMEOUT, pa.Conn)
         self.assertNotIn(None, pre_t + post_t, "a slowloris was never dropped")
-        self.assertEqual(statuses, [TIMEOUT] * (2 * n))
+        self.finish("slowloris x%d+%d" % (n, n),
+                    " (pre-HELLO dropped after %.2f-%.2fs having sent %d bytes; in a NOTIFY dropped after "
+                    "%.2f-%.2fs having sent %d bytes)" %
+                    (min(pre_t), max(pre_t), sent[0], min(post_t), max(post_t), sent[1]))
+        self.assertEqual(statuses, [ha.TIMEOUT] * (2 * n))
         for t in pre_t:
             self.assertTrue(HELLO_TIMEOUT - 0.5 < t < HELLO_TIMEOUT + 1.5, t)
         for t in post_t:
             self.assertTrue(FRAME_TIMEOUT - 0.5 < t < FRAME_TIMEOUT + 1.5, t)
-        self.assertEqual(self.delta(self.before, after, "sticky_timeouts_hello_total"), n)
-        self.assertEqual(self.delta(self.before, after, "sticky_timeouts_frame_total"), n)
+        self.assertEqual(self.delta("sticky_timeouts_hello_total"), n)
+        self.assertEqual(self.delta("sticky_timeouts_frame_total"), n)
 
     def test_hello_flood(self):
-        hello = w.hello(engine_id="flood")
-        count, deadline = 0, time.monotonic() + 5
-        while time.monotonic() < deadline and count < 30000:
-            s = socket.socket()
-            try:
-                s.settimeout(2)
-                s.connect(("127.0.0.1", self.agent.port))
-                s.sendall(hello)
-                count += 1
-            except OSError:
-                pass
-            finally:
-                s.close()
-        rate = count / 5.0
+        count = ha.hello_flood_niced(self.agent.port, 4.0, 10000)
         # Every HELLO is read and answered even though its sender is gone.
-        settle = time.monotonic() + 10
-        while time.monotonic() < settle:
-            m = self.metrics()
-            if self.delta(self.before, m, "sticky_hello_received_total") >= count:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            m = agent_metrics(self.metrics_port)
+            if value(m, "sticky_hello_received_total") - value(self.before, "sticky_hello_received_total") >= count:
                 break
             time.sleep(0.1)
-        after = self.finish("hello flood x%d" % count, " (%.0f connect+HELLO+close per second)" % rate)
+        self.finish("hello flood x%d" % count, " (%.0f connect+HELLO+close per second)" % (count / 4.0))
         self.assertGreater(count, 1000)
-        self.assertEqual(self.delta(self.before, after, "sticky_connections_accepted_total"), count)
-        self.assertEqual(self.delta(self.before, after, "sticky_hello_received_total"), count)
-        self.assertEqual(self.delta(self.before, after, "sticky_connections_closed_total"), count)
-        # No engine left behind by the flood: only the good client's is connected.
-        self.assertEqual(after.get('sticky_haproxy_engine_connections{engine_id="flood"}', 0), 0)
-        self.assertEqual(after["sticky_haproxy_engines"], 1)
+        # HAProxy's health checks (every 500 ms) also say HELLO and close: apart from them, and a
+        # few connections HAProxy itself may open, exactly the flood.
+        checks = self.delta("sticky_healthchecks_total")
+        for key in ("sticky_hello_received_total", "sticky_connections_accepted_total",
+                    "sticky_connections_closed_total"):
+            self.assertGreaterEqual(self.delta(key) - checks, count - 2, key)
+            self.assertLessEqual(self.delta(key) - checks, count + 4, key)
+        # No engine left behind by the flood: only HAProxy's are connected (one per thread on 2.6).
+        self.assertEqual(value(self.after, 'sticky_haproxy_engine_connections{engine_id="flood"}'), 0)
+        self.assertEqual(value(self.after, "sticky_haproxy_engines"), value(self.before, "sticky_haproxy_engines"))
 
     def test_frames_of_max_frame_size_and_one_byte_more(self):
         too_big = 0
         # The HELLO itself: LEN = our max-frame-size passes, one more is refused before any parsing.
         c = pa.Conn(self.agent.port)
-        c.send(hello_of_len(MAX_FRAME))
+        c.send(ha.hello_of_len(MAX_FRAME))
         self.assertEqual(c.read_frame().type, w.AGENT_HELLO)
         # NOTIFYs of exactly the negotiated size, pipelined (2.5 MB), then one byte more.
-        big = [notify_of_len(MAX_FRAME, sid=i) for i in range(150)]
+        big = [ha.notify_of_len(MAX_FRAME, sid=i) for i in range(150)]
         self.assertEqual({struct.unpack(">I", f[:4])[0] for f in big}, {MAX_FRAME})
         writer = threading.Thread(target=c.send, args=(b"".join(big),))
         writer.start()
@@ -439,38 +245,36 @@ class HostilePeersTest(unittest.TestCase):
             f = c.read_frame(timeout=10)
             self.assertEqual((f.type, f.sid), (w.ACK, i))
         writer.join(10)
-        c.send(notify_of_len(MAX_FRAME + 1, sid=999))
+        c.send(ha.notify_of_len(MAX_FRAME + 1, sid=999))
         f = c.read_frame()
-        self.assertEqual((f.type, f.kv().get("status-code")), (w.AGENT_DISCONNECT, TOO_BIG))
+        self.assertEqual((f.type, f.kv().get("status-code")), (w.AGENT_DISCONNECT, ha.TOO_BIG))
         c.close()
         too_big += 1
         c = pa.Conn(self.agent.port)
-        c.send(hello_of_len(MAX_FRAME + 1))
+        c.send(ha.hello_of_len(MAX_FRAME + 1))
         f = c.read_frame()
-        self.assertEqual((f.type, f.kv().get("status-code")), (w.AGENT_DISCONNECT, TOO_BIG))
+        self.assertEqual((f.type, f.kv().get("status-code")), (w.AGENT_DISCONNECT, ha.TOO_BIG))
         c.close()
         too_big += 1
         # A smaller offer from HAProxy is the limit from then on.
         for offer in (256, 1024):
             c = pa.Conn(self.agent.port)
             self.assertEqual(c.handshake(max_frame_size=offer).kv()["max-frame-size"], offer)
-            c.send(notify_of_len(offer, sid=7))
+            c.send(ha.notify_of_len(offer, sid=7))
             f = c.read_frame()
             self.assertEqual((f.type, f.sid), (w.ACK, 7))
-            c.send(notify_of_len(offer + 1, sid=8))
+            c.send(ha.notify_of_len(offer + 1, sid=8))
             f = c.read_frame()
-            self.assertEqual((f.type, f.kv().get("status-code")), (w.AGENT_DISCONNECT, TOO_BIG))
+            self.assertEqual((f.type, f.kv().get("status-code")), (w.AGENT_DISCONNECT, ha.TOO_BIG))
             c.close()
             too_big += 1
-        after = self.finish("max-frame-size")
-        self.assertEqual(self.delta(self.before, after, 'sticky_protocol_errors_by_status_total{status="3"}'),
-                         too_big)
+        self.finish("max-frame-size")
+        self.assertEqual(self.delta('sticky_protocol_errors_by_status_total{status="3"}'), too_big)
 
     def test_255_arguments_and_many_messages_per_frame(self):
         c = pa.Conn(self.agent.port)
         c.handshake(**{"engine-id": "wide"})
-        values = [w.string("first"), w.int64(-1), w.uint32(7), w.ipv4(10, 0, 0, 1), w.boolean(True), w.null(),
-                  w.binary(b"\x00\xff"), bytes([w.T_IPV6]) + bytes(16)]
+        values = ha.wide_values()
         args = [("a%d" % i, values[i % len(values)]) for i in range(255)]
         wide = w.notify(1, 1, w.message("echo", *args))
         self.assertLessEqual(len(wide) - 4, MAX_FRAME)
@@ -486,9 +290,6 @@ class HostilePeersTest(unittest.TestCase):
         # As many tiny messages as fit one frame: echo with no argument (6 bytes each), and
         # unnamed messages nobody handles (2 bytes each); 100 frames of each, pipelined.
         per_echo, per_unknown = (MAX_FRAME - 16) // 6, (MAX_FRAME - 16) // 2
-        echo_frame = w.notify(3, 1, w.message("echo") * per_echo)
-        unknown_frame = w.notify(4, 1, w.message("") * per_unknown)
-        self.assertLessEqual(max(len(echo_frame), len(unknown_frame)) - 4, MAX_FRAME)
         rounds = 100
         burst = b"".join(w.notify(10 + i, 1, w.message("echo") * per_echo) +
                          w.notify(10 + i, 2, w.message("") * per_unknown) for i in range(rounds))
@@ -505,11 +306,13 @@ class HostilePeersTest(unittest.TestCase):
         c.send(w.haproxy_disconnect())
         self.assertEqual(c.read_frame().type, w.AGENT_DISCONNECT)
         c.close()
-        after = self.finish("255 args / %d+%d messages per frame" % (per_echo, per_unknown))
-        self.assertEqual(self.delta(self.before, after, "sticky_messages_received_total"),
-                         1 + 4 + rounds * (per_echo + per_unknown))
-        self.assertEqual(self.delta(self.before, after, "sticky_messages_unknown_total"), rounds * per_unknown)
-        self.assertEqual(self.delta(self.before, after, "sticky_notify_received_total"), 2 + 2 * rounds + 0)
+        self.finish("255 args / %d+%d messages per frame" % (per_echo, per_unknown))
+        ours = 1 + 4 + rounds * (per_echo + per_unknown)
+        haproxy = self.delta("sticky_request_messages_total") + self.delta("sticky_response_messages_total")
+        self.assertEqual(self.delta("sticky_messages_received_total"), ours + haproxy)
+        self.assertEqual(self.delta("sticky_messages_unknown_total"), rounds * per_unknown)
+        # HAProxy sends one message per NOTIFY (persist-req, or the persist-res group).
+        self.assertEqual(self.delta("sticky_notify_received_total"), 2 + 2 * rounds + haproxy)
 
 
 class CapabilitiesTest(unittest.TestCase):
@@ -518,14 +321,14 @@ class CapabilitiesTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.agent = start_agent(None)
+        cls.agent = pa.Agent(None, metrics=True)
 
     @classmethod
     def tearDownClass(cls):
         cls.agent.close()
 
     def test_hello_without_capabilities_is_refused_with_status_7(self):
-        before = [l for l in self.agent.metric_lines() if 'status="7"' in l]
+        before = [line for line in self.agent.metric_lines() if 'status="7"' in line]
         for hc in (False, True):
             c = pa.Conn(self.agent.port)
             c.send(w.hello(capabilities=None, healthcheck=hc))
@@ -540,7 +343,7 @@ class CapabilitiesTest(unittest.TestCase):
                                               ("max-frame-size", w.uint32(16380)), ("capabilities", w.uint32(1)))))
         self.assertEqual(c.read_frame().kv()["status-code"], NO_CAPABILITIES)
         c.close()
-        after = [l for l in self.agent.metric_lines() if 'status="7"' in l]
+        after = [line for line in self.agent.metric_lines() if 'status="7"' in line]
         self.assertEqual(float(after[0].rsplit(" ", 1)[1]) - float((before or ["x 0"])[0].rsplit(" ", 1)[1]), 3)
 
     def test_what_haproxy_sends_is_still_accepted(self):

@@ -394,6 +394,55 @@ class HealthChecksAtTheConnectionCap(unittest.TestCase):
         time.sleep(0.3)
         self.assertEqual(serves(tcp(port)), b"alive")
 
+    def test_silent_connections_at_the_cap_make_room_for_one_that_says_hello(self):
+        # Anything on the host can fill max_connections with connections that never speak; the
+        # oldest silent one (older than 100 ms) is closed for a newcomer, which HAProxy always is
+        # (it says HELLO at once). One worker: the eviction is per worker.
+        cfg = tempfile.NamedTemporaryFile("w", suffix=".yaml")
+        self.addCleanup(cfg.close)
+        cfg.write("agent:\n  max_connections: 3\n")
+        cfg.flush()
+        port, metrics_port = pa.free_port(), pa.free_port()
+        agent = Proc("--listen", "127.0.0.1:%d" % port, "--threads", "1", "--config", cfg.name,
+                     "--metrics", "127.0.0.1:%d" % metrics_port, wait_tcp=port)
+        self.addCleanup(agent.stop)
+        time.sleep(0.2)  # the start-up probe's close is seen
+        silent = []
+        for _ in range(3):
+            c = pa.Conn(port)
+            self.addCleanup(c.close)
+            silent.append(c)
+            time.sleep(0.05)
+        time.sleep(0.2)  # all older than 100 ms
+        for i in range(2):
+            newcomer = pa.Conn(port)
+            self.addCleanup(newcomer.close)
+            newcomer.handshake(**{"engine-id": "haproxy"})
+            newcomer.send(w.notify(1, 1, w.message("echo", ("a", w.string("in")))))
+            self.assertEqual(newcomer.read_frame().type, w.ACK)
+            # The oldest silent connection went, without a frame; the younger ones stay.
+            self.assertTrue(silent[i].closed_by_peer(timeout=1.0), "silent connection %d still open" % i)
+        self.assertFalse(silent[2].closed_by_peer(timeout=0.3))
+        # Ready connections are never evicted: with the cap held by them, a newcomer is refused.
+        for c in silent[2:]:
+            c.close()
+        time.sleep(0.2)
+        third = pa.Conn(port)
+        self.addCleanup(third.close)
+        third.handshake()
+        extra = pa.Conn(port)
+        self.addCleanup(extra.close)
+        extra.send(w.hello(engine_id="too-many"))
+        f = extra.read_frame()
+        self.assertEqual((f.type, f.kv().get("status-code")), (w.AGENT_DISCONNECT, RESOURCE_ERROR))
+        with socket.create_connection(("127.0.0.1", metrics_port), timeout=5) as s:
+            s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        values = dict(l.rsplit(" ", 1) for l in data.decode().splitlines() if l and not l.startswith("#"))
+        self.assertEqual(float(values["sticky_connections_evicted_pre_hello_total"]), 2)
+
 
 class CheckRunsTheStartupValidation(unittest.TestCase):
     def run_agent(self, *args):
