@@ -120,13 +120,19 @@ void PersistRequestHandler::on_message(const spop::Message& msg, model::Reply& r
   const policy::ClientFacts facts = client_facts(args, join_forwarded_for(args.xff));
 
   // With Redis reachable, a client unknown here may be known to another agent: ask first.
-  const policy::OnMiss on_miss =
-      state_.store && state_.store->connected() ? policy::OnMiss::Defer : policy::OnMiss::Place;
-  const policy::RequestDecision d = state_.runtime().backend(be).engine->decide(
+  const policy::OnMiss on_miss = state_.store ? policy::OnMiss::Defer : policy::OnMiss::Place;
+  policy::RequestDecision d = state_.runtime().backend(be).engine->decide(
       facts, *view, state_.now_ms(), key_buf_, state_.counters, on_miss);
   if (d.deferred) {
-    ask_store(be, facts, d, reply);
-    return;
+    if (state_.store->connected()) {
+      ask_store(be, facts, d, reply);
+      return;
+    }
+    // Redis is down: the lookup is skipped, not silently (sticky_redis_lookup_unavailable_total),
+    // and the client is placed here as any miss would be once a lookup finds nothing.
+    state_.store->count_unavailable_lookup();
+    d = state_.runtime().backend(be).engine->decide(facts, *view, state_.now_ms(), key_buf_, state_.counters,
+                                                    policy::OnMiss::Place);
   }
   answer(be, *view, d, reply.actions());
 }

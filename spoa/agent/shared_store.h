@@ -38,6 +38,12 @@ class SharedStoreWorker {
   void lookup(std::string_view backend, policy::IdentityKind kind, Bytes key, bool authoritative,
               store::LookupFn done);
   int lookup_deadline_ms() const;
+  // A local miss that was not looked up because Redis is down: counted like a lookup answered
+  // at once as unavailable (without building one).
+  void count_unavailable_lookup() {
+    ++counters_.lookups;
+    ++counters_.lookup_unavailable;
+  }
   // Copies this worker's counters to the shared snapshot (called about once a second).
   void publish_counters();
 
