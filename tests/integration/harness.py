@@ -142,7 +142,7 @@ class Stack:
             wait_port(port)
         return p
 
-    def start_haproxy(self, cfg, env, wait_ports=(), name="haproxy"):
+    def start_haproxy(self, cfg, env, wait_ports=(), name="haproxy", args=()):
         env = dict(env)
         env.setdefault("STICKY_RUN_DIR", self.dir)
         env.setdefault("STICKY_CONF_DIR", CONF_DIR)
@@ -151,7 +151,8 @@ class Stack:
         if check.returncode != 0 or "[WARNING]" in check.stdout + check.stderr:
             # Shipped configs must be clean: a warning usually means a rule silently ignored.
             raise RuntimeError(f"haproxy -c not clean for {cfg}:\n{check.stdout}{check.stderr}")
-        p = self.start(name, [HAPROXY_BIN, "-f", cfg, "-db"], env)
+        p = self.start(name, [HAPROXY_BIN, "-f", cfg, "-db", *args], env)
+        p.cfg, p.env = cfg, env  # what a reload (-sf) starts again
         for port in wait_ports:
             wait_port(port)
         return p

@@ -69,7 +69,7 @@ def agent_config(stack, mode, extra_replacements=()):
 
 
 def start_persist(stack, mode, agent_args=(), replacements=(), servers=3, name_suffix="",
-                  haproxy_cfg="haproxy.cfg", extra_env=None, agent_port=None):
+                  haproxy_cfg="haproxy.cfg", extra_env=None, agent_port=None, haproxy_args=()):
     """Starts agent + HAProxy for haproxy-conf/<mode>. Returns (agent, http_port, env).
     A second node goes in its own Stack (its own dir, runtime API socket and ports)."""
     cfg = agent_config(stack, mode, replacements)
@@ -87,7 +87,7 @@ def start_persist(stack, mode, agent_args=(), replacements=(), servers=3, name_s
     port = int(env["STICKY_HTTP_BIND"].rsplit(":", 1)[1])
     cfg_path = with_spoe_error_header(stack, os.path.join(CONF_DIR, mode, haproxy_cfg))
     stack.start_haproxy(cfg_path, env, wait_ports=[port],
-                        name="haproxy" + name_suffix)
+                        name="haproxy" + name_suffix, args=haproxy_args)
     return agent, port, env
 
 
