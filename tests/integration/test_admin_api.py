@@ -3,6 +3,7 @@ drain/ready through HAProxy's runtime API (its own `show stat` must change), a b
 dry run (its prediction checked by really putting the server in maintenance), /healthz and the
 latency histogram; and bad input that gets a clear 4xx and leaves the table and HAProxy alone."""
 import collections
+import signal
 import socket
 import threading
 import time
@@ -305,6 +306,19 @@ class AdminApi(unittest.TestCase):
         self.assertGreater(time.monotonic() - t0, 3)
         self.assertEqual(self.entries(), entries)
         self.assertEqual(self.haproxy_states(), states)
+
+
+class HealthzDuringStop(unittest.TestCase):
+    def test_healthz_says_503_once_a_sigterm_drain_begins(self):
+        with Stack(prefix="sticky-admin-stop-") as stack:
+            s = start_admin_stack(stack)
+            for port in (s["admin"], s["metrics"]):
+                self.assertEqual(get(port, "/healthz")[0], 200)
+            s["agent"].p.send_signal(signal.SIGTERM)
+            # The drain (3 s by default) keeps answering HAProxy; /healthz already says "not ready".
+            wait_until(lambda: get(s["metrics"], "/healthz")[0] == 503, timeout=2, what="/healthz 503 on metrics")
+            self.assertEqual(get(s["admin"], "/healthz")[0], 503)
+            self.assertEqual(s["agent"].p.wait(15), 0)
 
 
 if __name__ == "__main__":
