@@ -484,7 +484,9 @@ class LifecycleTest(Checks):
             c = self.connect()
             c.handshake()
             agent.proc.send_signal(signal.SIGTERM)
-            self.assert_disconnect(c, NORMAL)
+            # The open connection is still served for the drain grace (agent.drain_grace,
+            # default 3 s) before the DISCONNECT: waiting only IO_TIMEOUT raced with it.
+            self.assert_disconnect(c, NORMAL, timeout=3.0 + IO_TIMEOUT)
             self.assertEqual(agent.proc.wait(timeout=8), 0, agent.output())
         finally:
             agent.close()
