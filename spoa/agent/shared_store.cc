@@ -98,7 +98,7 @@ void SharedStoreWorker::write(const PinWrite& w, std::int64_t now_ms) {
       client_.write_new(r, adopt_winner);
       break;
     case PinWrite::Type::Move:
-      client_.write_move(r);
+      client_.write_move(r, adopt_winner);  // a newer move already in Redis wins
       break;
     case PinWrite::Type::Refresh:
       client_.refresh_ttl(r, adopt_winner);

@@ -27,7 +27,7 @@ std::string acl_requirement(std::string_view username) {
   out += kAclKeyPattern;
   out += " and channels ";
   out += kAclChannelPattern;
-  out += " with +get +set +mget +pexpire +pttl +publish +subscribe +scan +role +ping (see redis/redis.conf)";
+  out += " with +get +set +mget +pexpire +pttl +publish +subscribe +scan +role +ping +evalsha +eval (see redis/redis.conf)";
   return out;
 }
 

@@ -39,6 +39,8 @@ namespace sticky::store {
     "queued writes dropped (queue bound, oldest first, or on stop)")                                     \
   X(flushed, "sticky_redis_flushed_total", "", Counter, "queued writes sent after Redis came back")      \
   X(conflicts, "sticky_redis_conflicts_total", "", Counter, "new pins that lost to another agent's (adopted)") \
+  X(moves_superseded, "sticky_redis_moves_superseded_total", "", Counter,                                \
+    "moves not written: Redis already held a version at least as new (that one adopted)")              \
   X(expired_writes, "sticky_redis_expired_writes_total", "", Counter,                                    \
     "writes skipped because the pin had expired before it could be sent")                                \
   X(recreated, "sticky_redis_recreated_total", "", Counter,                                              \

@@ -212,6 +212,43 @@ class PartitionedNode(DecisionLog, unittest.TestCase):
                       f"(client: (winner in Redis, B's server)): {wrong}")
         self.assertTrue(self.serves_all(a, on_a))
 
+    def test_client_moved_on_both_sides_of_the_cut_ends_on_one_server(self):
+        a, b = self.a, self.b
+        self.make_nodes_disagree()  # A places no new client on s1, B none on s3
+        clients = [f"198.18.26.{i}" for i in range(1, 41)]
+        pins = {c: self.pin(a, c) for c in clients}
+        wait_until(lambda: redis_count_existing(self.redis.port, pins) == len(pins), timeout=10,
+                   what="A's pins written to Redis")
+        wait_until(lambda: self.serves_all(b, pins), timeout=5, what="B serving A's pins")
+        movers = [c for c, s in pins.items() if s == "s2"]
+        self.assertGreater(len(movers), 3, pins)
+        m0 = b.metrics()
+        self.redis_link.cut()
+        self.event_at = time.monotonic()
+        # s2 goes away on both sides while they cannot talk: each node moves s2's clients by itself,
+        # A to s3 (s1 drained there), B to s1 (s3 drained there). Both moves are version 2.
+        for node in (a, b):
+            runtime_api(node.stack.path("haproxy.sock"), "set server app/s2 state maint")
+
+        def moved_to(node, c):
+            server = self.on(node, c)
+            return server if server not in (None, "s2") else None
+        on_a = {c: wait_until(lambda: moved_to(a, c), timeout=5, what=f"A moving {c}") for c in movers}
+        on_b = {c: wait_until(lambda: moved_to(b, c), timeout=5, what=f"B moving {c}") for c in movers}
+        self.assertEqual(set(on_a.values()), {"s3"})
+        self.assertEqual(set(on_b.values()), {"s1"})
+        time.sleep(1.5)  # past B's stall timeout: its moves wait in its outage queue
+        self.redis_link.restore()
+        # B's queued moves meet A's moves of the same version in Redis: they must not overwrite them
+        # (sticky_redis_moves_superseded_total); B adopts A's, and both nodes end on one server.
+        wait_until(lambda: b.metrics()["sticky_redis_moves_superseded_total"] -
+                   m0.get("sticky_redis_moves_superseded_total", 0) >= len(movers), timeout=20,
+                   what="B's queued moves meeting A's in Redis")
+        wait_until(lambda: self.serves_all(b, on_a), timeout=5, what="B serving the moves that reached Redis first")
+        self.assertTrue(self.serves_all(a, on_a))
+        print(f"\n  {len(movers)} clients moved on both sides of the cut (A: s3, B: s1); after the link returned "
+              f"both serve s3; SPOE timeouts: {self.undecided}")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <memory>
 
+#include "store/redis/move_script.h"
 #include "store/redis_key.h"
 
 namespace sticky::store {
@@ -68,7 +69,9 @@ void RedisClient::stop() {
 void RedisClient::write_new(const StickyRecord& record, ConflictFn on_conflict) {
   submit(QueuedWrite{WriteKind::New, record, std::move(on_conflict)});
 }
-void RedisClient::write_move(const StickyRecord& record) { submit(QueuedWrite{WriteKind::Move, record, nullptr}); }
+void RedisClient::write_move(const StickyRecord& record, ConflictFn on_conflict) {
+  submit(QueuedWrite{WriteKind::Move, record, std::move(on_conflict)});
+}
 void RedisClient::refresh_ttl(const StickyRecord& record, ConflictFn on_conflict) {
   submit(QueuedWrite{WriteKind::Refresh, record, std::move(on_conflict)});
 }
@@ -97,6 +100,7 @@ void RedisClient::send_write(QueuedWrite w) {
     return;
   }
   if (w.kind == WriteKind::Refresh) return send_refresh(std::move(w), ttl);
+  if (w.kind == WriteKind::Move) return send_move(std::move(w), ttl, false);
   send_set(std::move(w), ttl);
 }
 
@@ -136,6 +140,52 @@ void RedisClient::send_refresh(QueuedWrite w, std::int64_t ttl_ms) {
                          }
                          if (!queue_.empty()) flush_queue();
                        });
+}
+
+void RedisClient::send_move(QueuedWrite w, std::int64_t ttl_ms, bool full_script) {
+  std::string_view value = encode_value(w.record);
+  if (value.empty()) {
+    ++counters_.write_failures;
+    return;
+  }
+  Decimal ttl(ttl_ms), version(static_cast<std::int64_t>(w.record.version));
+  std::string_view key = key_of(w.record);
+  const std::string_view argv[] = {full_script ? "EVAL" : "EVALSHA", full_script ? kMoveScript : kMoveScriptSha1,
+                                   "1", key, value, ttl.view, version.view};
+  link_.link().command(argv, options_.command_timeout_ms, [this, w = std::move(w), ttl_ms, full_script](
+                                                               ReplyOutcome o, const redisReply* r) mutable {
+    if (o != ReplyOutcome::Reply) return enqueue(std::move(w));  // re-sent later: the script keeps that safe
+    if (r->type == REDIS_REPLY_ERROR) {
+      // A Redis that has not seen the script yet (restarted, failed over, SCRIPT FLUSH): send it whole.
+      if (!full_script && std::string_view(r->str, r->len).starts_with("NOSCRIPT"))
+        return send_move(std::move(w), ttl_ms, true);
+      return handle_write_error(std::move(w), r);
+    }
+    if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+      publish(w.record);
+      if (!queue_.empty()) flush_queue();
+      return;
+    }
+    handle_move_refused(std::move(w), r);
+  });
+}
+
+// The script found a version >= ours in Redis: {0, stored record, PTTL}.
+void RedisClient::handle_move_refused(QueuedWrite w, const redisReply* r) {
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 || r->element[1]->type != REDIS_REPLY_STRING)
+    return handle_write_error(std::move(w), r);
+  DecodeResult d = decode(as_bytes(std::string_view(r->element[1]->str, r->element[1]->len)));
+  if (d.status != CodecStatus::Ok) {  // (the script overwrites what it cannot read: not reached)
+    ++counters_.malformed;
+    return;
+  }
+  StickyRecord& stored = d.record;
+  if (stored.version == w.record.version && stored.server == w.record.server && stored.origin == w.record.origin)
+    return publish(w.record);  // our own earlier attempt landed (its reply was lost): publish it now
+  if (r->element[2]->type == REDIS_REPLY_INTEGER && r->element[2]->integer >= 0)
+    stored.expires_ms = wall_now_ms() + r->element[2]->integer;  // Redis's TTL is the truth (see fetch_winner)
+  ++counters_.moves_superseded;
+  if (w.on_conflict) w.on_conflict(stored);
 }
 
 namespace {

@@ -56,8 +56,11 @@ class RedisClient {
   // `on_conflict` receives the stored record (only if its server or origin differs from ours) so the
   // caller adopts it. Queued writes keep their callback, so it can run after an outage ends.
   void write_new(const StickyRecord& record, ConflictFn on_conflict);
-  // Server changed: unconditional SET PX then PUBLISH. The caller sets record.version = old version + 1.
-  void write_move(const StickyRecord& record);
+  // Server changed: SET PX only if Redis holds no version >= record.version (move_if_newer.lua, by
+  // EVALSHA; EVAL once after NOSCRIPT), then PUBLISH. The caller sets record.version = old version + 1.
+  // A move retried after a lost reply thus never undoes a newer move made meanwhile: `on_conflict`
+  // receives the stored record instead (not for our own earlier attempt that landed).
+  void write_move(const StickyRecord& record, ConflictFn on_conflict = nullptr);
   // PEXPIRE to record.expires_ms. If the key is gone from Redis (expired, or Redis lost it) the record
   // is written again with SET NX. The caller throttles (e.g. only when under half the TTL remains).
   // `on_conflict` as for write_new, for when the key was gone and the re-creating SET NX loses.
@@ -77,6 +80,8 @@ class RedisClient {
   void send_write(QueuedWrite w);
   void send_set(QueuedWrite w, std::int64_t ttl_ms);
   void send_refresh(QueuedWrite w, std::int64_t ttl_ms);
+  void send_move(QueuedWrite w, std::int64_t ttl_ms, bool full_script);
+  void handle_move_refused(QueuedWrite w, const redisReply* reply);
   void fetch_winner(QueuedWrite w);
   void publish(const StickyRecord& record);
   void handle_write_error(QueuedWrite w, const redisReply* reply);
