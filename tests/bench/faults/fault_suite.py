@@ -21,6 +21,7 @@ Only 127.0.0.1 is used; every process is stopped when the run ends.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -80,6 +81,9 @@ def main():
         print("RESULT " + json.dumps(child(args)))
         return 0
     for binary in [b for b in args.haproxy.split(",") if b]:
+        if not shutil.which(binary):
+            print(f"== {binary}: not found, skipped (tests/haproxy/build-haproxy.sh VERSION builds one)")
+            continue
         version = subprocess.run([binary, "-v"], capture_output=True, text=True).stdout.split("\n")[0]
         print(f"\n== {version} ({binary}); load {args.rate:g} req/s over {args.threads} keep-alive clients")
         for name in [s for s in args.only.split(",") if s]:

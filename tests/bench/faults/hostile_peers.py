@@ -19,6 +19,7 @@ Only 127.0.0.0/8 is used; every process is stopped when the run ends.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -176,6 +177,9 @@ def main():
         print("RESULT " + json.dumps(child(args)))
         return 0
     for binary in [b for b in args.haproxy.split(",") if b]:
+        if not shutil.which(binary):
+            print(f"== {binary}: not found, skipped (tests/haproxy/build-haproxy.sh VERSION builds one)")
+            continue
         env = dict(os.environ, HAPROXY_BIN=binary)
         if args.agent:
             env["STICKY_AGENT_BIN"] = args.agent
