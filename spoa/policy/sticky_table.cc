@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
+#include <string>
 #include <tuple>
 
 #include "base/hash.h"
@@ -616,18 +617,32 @@ std::size_t StickyTable::sweep_tick(std::int64_t now_ms) {
 }
 
 std::size_t StickyTable::visit_backend(std::uint16_t backend, const Visitor& fn) const {
+  // Each shard is copied under its lock and visited after the lock is released: a request on that
+  // shard waits for the copy (about 10 ns an entry), never for `fn`.
+  struct Row {
+    StickyEntry entry;
+    std::uint32_t key_offset;
+    std::uint8_t key_len;
+    std::uint8_t kind;
+  };
+  std::vector<Row> rows;
+  std::string keys;
   const Partition& p = partition_for(backend);
   std::size_t n = 0;
   for (std::uint32_t k = p.first; k <= p.first + p.mask; ++k) {
     const Shard& sh = shards_[k];
-    std::lock_guard lock(sh.mu);
-    for (const Slot& s : sh.slots) {
-      if (s.key_len == 0 || s.backend != backend) continue;
-      const StickyKey key{s.backend, s.kind,
-                          std::string_view(reinterpret_cast<const char*>(sh.key_data(s)), s.key_len)};
-      fn(key, to_entry(s));
-      ++n;
+    rows.clear();
+    keys.clear();
+    {
+      std::lock_guard lock(sh.mu);
+      for (const Slot& s : sh.slots) {
+        if (s.key_len == 0 || s.backend != backend) continue;
+        rows.push_back({to_entry(s), static_cast<std::uint32_t>(keys.size()), s.key_len, s.kind});
+        keys.append(reinterpret_cast<const char*>(sh.key_data(s)), s.key_len);
+      }
     }
+    for (const Row& r : rows) fn({backend, r.kind, std::string_view(keys.data() + r.key_offset, r.key_len)}, r.entry);
+    n += rows.size();
   }
   return n;
 }

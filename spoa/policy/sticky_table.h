@@ -183,9 +183,10 @@ class StickyTable {
   // many threads call it; later calls in the same second return 0. Returns how many were removed.
   std::size_t sweep_tick(std::int64_t now_ms);
 
-  // Calls `fn` with every entry present for `backend` (expired-but-not-yet-swept ones included),
-  // holding one shard lock at a time, so `fn` must be quick and must not touch the table. For
-  // operator tools (the admin API), never for a request path. Returns how many were visited.
+  // Calls `fn` with every entry present for `backend` (expired-but-not-yet-swept ones included):
+  // a shard at a time is copied under its lock, then visited without it, so `fn` may be slow and
+  // may use the table (the entry it sees may have changed since). For operator tools (the admin
+  // API), never for a request path. Returns how many were visited.
   using Visitor = std::function<void(const StickyKey& key, const StickyEntry& entry)>;
   std::size_t visit_backend(std::uint16_t backend, const Visitor& fn) const;
   // Removes every entry of `backend` (counted in erased). Returns how many were removed.
