@@ -228,7 +228,8 @@ class HostilePeersBehindHAProxy(unittest.TestCase):
             self.assertLessEqual(self.delta(key) - checks, count + 4, key)
         # No engine left behind by the flood: only HAProxy's are connected (one per thread on 2.6).
         self.assertEqual(value(self.after, 'sticky_haproxy_engine_connections{engine_id="flood"}'), 0)
-        self.assertEqual(value(self.after, "sticky_haproxy_engines"), value(self.before, "sticky_haproxy_engines"))
+        # At most HAProxy's own (3.x may have closed an idle pooled connection meanwhile).
+        self.assertLessEqual(value(self.after, "sticky_haproxy_engines"), value(self.before, "sticky_haproxy_engines"))
 
     def test_frames_of_max_frame_size_and_one_byte_more(self):
         too_big = 0
