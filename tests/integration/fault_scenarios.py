@@ -205,6 +205,83 @@ def redis_fault(kind="kill", pre=3.0, post=4.0, down=2.0, rate=100.0, threads=4)
         return result
 
 
+# -- Sentinel failover --------------------------------------------------------------------------
+
+def start_redis_conf(stack, name, conf, sentinel=False):
+    """A redis-server (or a sentinel) on a free port with its own directory and config file."""
+    port = free_port()
+    d = os.path.join(stack.dir, name)
+    os.mkdir(d)
+    path = os.path.join(d, "redis.conf")
+    with open(path, "w") as f:
+        f.write(f"port {port}\nbind 127.0.0.1\ndir {d}\nlogfile {d}/log.txt\n{conf}\n")
+    p = stack.start(name, ["redis-server", path] + (["--sentinel"] if sentinel else []))
+    p.port = port
+    wait_port(port)
+    return p
+
+
+def sentinel_failover(pre=3.0, post=4.0, rate=100.0, threads=4, master_name="sticky-fault"):
+    """A master + replica + one sentinel (quorum 1, down-after 1 s); the agent finds the master
+    through the sentinel. The master is SIGKILLed under load: decisions keep flowing (local, the
+    lookups counted as degraded) until the sentinel promotes the replica and the agent follows."""
+    with Stack(prefix="sticky-sentinel-fault-") as rstack, Stack(prefix="sticky-node-sentinel-") as stack:
+        data = "save \"\"\nappendonly no\nrepl-diskless-sync-delay 0\n"
+        master = start_redis_conf(rstack, "master", data)
+        replica = start_redis_conf(rstack, "replica", data + f"replicaof 127.0.0.1 {master.port}\n")
+        wait_until(lambda: "master_link_status:up" in redis_cli(replica.port, "INFO", "replication"),
+                   timeout=10, what="replica in sync")
+        sentinel = start_redis_conf(rstack, "sentinel", (
+            f"sentinel monitor {master_name} 127.0.0.1 {master.port} 1\n"
+            f"sentinel down-after-milliseconds {master_name} 1000\n"
+            f"sentinel failover-timeout {master_name} 3000\n"), sentinel=True)
+        wait_until(lambda: str(replica.port) in redis_cli(sentinel.port, "SENTINEL", "REPLICAS", master_name),
+                   timeout=10, what="sentinel discovering the replica")
+        section = redis_section(0, "a").replace(
+            "  address: 127.0.0.1:0\n", f'  sentinels: ["127.0.0.1:{sentinel.port}"]\n  master_name: {master_name}\n')
+        agent, port, _ = akamai_node(stack, agent_replacements=(("backends:\n", section + "backends:\n"),))
+        fresh, back = steady_load.ever_new(), steady_load.returning(32)
+        load = steady_load.Load(port, threads=threads, rate=rate, duration=pre + post + 40,
+                                client_of=lambda t, n: fresh(t, n) if t % 2 else back(t, n))
+        time.sleep(pre)
+        m0 = agent_metrics(agent.metrics_port)
+        fault_at = time.monotonic()
+        master.p.kill()
+        master.p.wait(5)
+        promoted = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            out = redis_cli(sentinel.port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", master_name).split()
+            if len(out) == 2 and out[1] == str(replica.port):
+                promoted = time.monotonic() - fault_at
+                break
+            time.sleep(0.05)
+        # The agent on the new master: connected again after the fault, its outage queue written out.
+        followed = None
+        while time.monotonic() < deadline:
+            m = agent_metrics(agent.metrics_port)
+            if m.get("sticky_redis_connects_total", 0) > m0.get("sticky_redis_connects_total", 0) and \
+                    m.get("sticky_redis_queue_depth", 1) == 0:
+                followed = time.monotonic() - fault_at
+                break
+            time.sleep(0.1)
+        fault_end = time.monotonic()
+        time.sleep(post)
+        records = load.finish()
+        time.sleep(1.2)  # the workers publish their Redis counters about once a second
+        m1 = agent_metrics(agent.metrics_port)
+        result = summarize(records, fault_at, fault_end, load.retried)
+        result.update({
+            "fault": "Sentinel failover (master kill -9)",
+            "replica_promoted_s": round(promoted, 2) if promoted is not None else None,
+            "agent_on_new_master_s": round(followed, 2) if followed is not None else None,
+            "redis": counter_deltas(m0, m1, REDIS_COUNTERS), "queue_depth_end": m1.get("sticky_redis_queue_depth"),
+            "keys_on_new_master": int(redis_cli(replica.port, "DBSIZE") or -1), "agent_alive": agent.alive(),
+            "degraded": sum(counter_deltas(m0, m1, ("lookup_timeouts", "lookup_unavailable")).values()),
+        })
+        return result
+
+
 # -- a backend server killed ----------------------------------------------------------------------
 
 def backend_cfg(stack):

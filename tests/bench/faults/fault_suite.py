@@ -28,7 +28,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "integration"))
 DEFAULT_HAPROXY = ["haproxy", os.path.join(HERE, "..", "..", "..", "build", "haproxy", "3.2.0", "haproxy")]
-SCENARIOS = ["reload-sf", "reload-usr2", "redis-kill", "redis-sleep", "backend-kill"]
+SCENARIOS = ["reload-sf", "reload-usr2", "redis-kill", "redis-sleep", "sentinel-failover", "backend-kill"]
 
 
 def parse_args():
@@ -56,6 +56,8 @@ def child(args):
         return fs.redis_fault("kill", down=args.down, **common)
     if args.child == "redis-sleep":
         return fs.redis_fault("sleep", down=args.down, **common)
+    if args.child == "sentinel-failover":
+        return fs.sentinel_failover(**common)
     if args.child == "backend-kill":
         return fs.backend_kill(**common)
     raise SystemExit(f"unknown scenario {args.child}")
