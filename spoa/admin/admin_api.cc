@@ -194,7 +194,7 @@ std::map<std::string, AdminApi::PinStats, std::less<>> AdminApi::pin_stats(
     int backend, std::int64_t now_ms, std::int64_t active_ms, std::map<std::string, std::uint64_t>* by_kind) const {
   std::map<std::string, PinStats, std::less<>> out;
   std::array<std::uint64_t, policy::kIdentityKindCount> kinds{};
-  store_.visit(backend, [&](policy::IdentityKind kind, std::string_view, const policy::StickyEntry& e,
+  store_.visit(backend, [&](policy::IdentityKind kind, std::string_view, const store::StickyEntry& e,
                             std::string_view server) {
     if (e.expires_ms <= now_ms) return;  // expired, not yet swept
     auto it = out.find(server);
@@ -583,7 +583,7 @@ io::HttpResponse AdminApi::dry_run(const Query& q) {
     const BackendInfo info = store_.backend(index);
     std::vector<PinSample> pins;
     pins.reserve(info.entries);
-    store_.visit(index, [&](policy::IdentityKind, std::string_view key, const policy::StickyEntry& e,
+    store_.visit(index, [&](policy::IdentityKind, std::string_view key, const store::StickyEntry& e,
                             std::string_view srv) {
       if (e.expires_ms <= now) return;
       // Hashing here holds a shard lock a little longer; it is one hash per entry.

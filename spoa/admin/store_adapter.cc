@@ -3,7 +3,7 @@
 
 #include "agent/hsaf_runtime.h"
 #include "agent/persist_runtime.h"
-#include "agent/shared_store.h"
+#include "store/redis/shared_pins.h"
 #include "health/health_poller.h"
 
 namespace sticky::admin {
@@ -48,13 +48,13 @@ bool StoreAdapter::view_is_live() const {
 std::size_t StoreAdapter::visit(int backend, const PinVisitor& fn) const {
   auto& rt = *sources_.persist;
   const auto id = rt.backend(backend).engine->options().id;
-  const policy::ServerRegistry& reg = rt.registry();
-  return rt.table().visit_backend(id, [&](const policy::StickyKey& k, const policy::StickyEntry& e) {
+  const store::ServerRegistry& reg = rt.registry();
+  return rt.table().visit_backend(id, [&](const store::StickyKey& k, const store::StickyEntry& e) {
     fn(static_cast<policy::IdentityKind>(k.kind), k.bytes, e, reg.name_of(e.server_id));
   });
 }
 
-std::optional<policy::StickyEntry> StoreAdapter::peek(int backend, const KeyInput& key, std::int64_t now_ms) const {
+std::optional<store::StickyEntry> StoreAdapter::peek(int backend, const KeyInput& key, std::int64_t now_ms) const {
   auto& rt = *sources_.persist;
   const auto id = rt.backend(backend).engine->options().id;
   return rt.table().peek({id, static_cast<std::uint8_t>(key.kind), key.key}, now_ms);

@@ -20,13 +20,15 @@
 #include "hsaf/hsaf_config.h"
 #include "policy/identity.h"
 #include "model/server_set.h"
-#include "policy/sticky_table.h"
+#include "store/sticky_table.h"
 
 namespace sticky::agent {
 class PersistRuntime;
 class HsafRuntime;
-class SharedStore;
 }  // namespace sticky::agent
+namespace sticky::store {
+class SharedStore;
+}  // namespace sticky::store
 namespace sticky::health {
 class HealthPoller;
 }
@@ -36,7 +38,7 @@ namespace sticky::admin {
 struct AdminSources {
   agent::PersistRuntime* persist = nullptr;
   agent::HsafRuntime* hsaf = nullptr;
-  agent::SharedStore* shared = nullptr;  // null: pins stay in this agent
+  store::SharedStore* shared = nullptr;  // null: pins stay in this agent
   health::HealthPoller* poller = nullptr;
   std::string runtime_api;  // HAProxy's stats socket; empty = none
   std::chrono::milliseconds api_timeout{1000};
@@ -80,9 +82,9 @@ class StoreAdapter {
 
   // Every entry of the backend; `server` is the pinned server's name.
   using PinVisitor = std::function<void(policy::IdentityKind kind, std::string_view key,
-                                        const policy::StickyEntry& entry, std::string_view server)>;
+                                        const store::StickyEntry& entry, std::string_view server)>;
   std::size_t visit(int backend, const PinVisitor& fn) const;
-  std::optional<policy::StickyEntry> peek(int backend, const KeyInput& key, std::int64_t now_ms) const;
+  std::optional<store::StickyEntry> peek(int backend, const KeyInput& key, std::int64_t now_ms) const;
   std::string_view server_name(std::uint32_t id) const;
   bool erase(int backend, const KeyInput& key);
   std::size_t clear(int backend);

@@ -6,8 +6,6 @@
 #include <memory>
 #include <string>
 
-#include "agent/shared_store.h"
-
 namespace sticky::agent {
 
 namespace {
@@ -83,25 +81,13 @@ policy::ClientFacts client_facts(const RequestArgs& args, std::string_view forwa
 
 }  // namespace
 
-void share_write(PersistWorkerState& state, const PinWrite& w) {
-  if (state.store) state.store->write(w, state.now_ms());
-}
-
-// What a deferred decision needs once the frame it came from is gone: copies of the facts.
+// What a decision waiting for the shared store needs once the frame it came from is gone: phase
+// one's result, with its key copied.
 struct PersistRequestHandler::Pending {
   int backend = -1;
-  std::string source, tcip, xff, ck, app, key;
+  std::string key;
+  policy::RequestStart start;
   model::Reply* reply = nullptr;
-
-  policy::ClientFacts facts() const {
-    policy::ClientFacts f;
-    f.source = as_bytes(source);
-    f.true_client_ip = tcip;
-    f.forwarded_for = xff;
-    f.agent_cookie = ck;
-    f.app_cookie = app;
-    return f;
-  }
 };
 
 void PersistRequestHandler::on_message(const spop::Message& msg, model::Reply& reply) {
@@ -118,23 +104,30 @@ void PersistRequestHandler::on_message(const spop::Message& msg, model::Reply& r
     return;
   }
   const policy::ClientFacts facts = client_facts(args, join_forwarded_for(args.xff));
-
-  // With Redis reachable, a client unknown here may be known to another agent: ask first.
-  const policy::OnMiss on_miss = state_.store ? policy::OnMiss::Defer : policy::OnMiss::Place;
-  policy::RequestDecision d = state_.runtime().backend(be).engine->decide(
-      facts, *view, state_.now_ms(), key_buf_, state_.counters, on_miss);
-  if (d.deferred) {
-    if (state_.store->connected()) {
-      ask_store(be, facts, d, reply);
-      return;
-    }
-    // Redis is down: the lookup is skipped, not silently (sticky_redis_lookup_unavailable_total),
-    // and the client is placed here as any miss would be once a lookup finds nothing.
-    state_.store->count_unavailable_lookup();
-    d = state_.runtime().backend(be).engine->decide(facts, *view, state_.now_ms(), key_buf_, state_.counters,
-                                                    policy::OnMiss::Place);
+  const policy::PersistEngine& engine = *state_.runtime().backend(be).engine;
+  const std::int64_t now = state_.now_ms();
+  const policy::RequestStart start = engine.start(facts, *view, now, key_buf_, state_.counters);
+  if (!start.needs_pin) {
+    answer(be, *view, start.decision, reply.actions());
+    return;
   }
-  answer(be, *view, d, reply.actions());
+  const store::PinAnswer local = state_.pins->lookup(start.query, now);
+  // A client unknown here may be known to another agent: with Redis reachable, ask it first.
+  if (local.ask_shared) {
+    ask_shared(be, start, local, reply);
+    return;
+  }
+  finish(be, *view, start, local, reply.actions());
+}
+
+void PersistRequestHandler::finish(int be, const policy::BackendView& view, const policy::RequestStart& start,
+                                   const store::PinAnswer& pins, model::ActionList& out) {
+  const std::int64_t now = state_.now_ms();
+  policy::PinWrites writes;
+  const policy::RequestDecision d =
+      state_.runtime().backend(be).engine->decide(start, pins, view, now, state_.counters, writes);
+  if (writes.count) state_.counters.table_full += state_.pins->record(writes.span(), now).refused;
+  answer(be, view, d, out);
 }
 
 // "line3, line2, line1" (the earliest line first, as one header would read). A single line is used
@@ -161,32 +154,24 @@ std::string_view PersistRequestHandler::join_forwarded_for(
   return std::string_view(xff_buf_.data(), n);
 }
 
-void PersistRequestHandler::ask_store(int backend, const policy::ClientFacts& facts,
-                                      const policy::RequestDecision& d, model::Reply& reply) {
+void PersistRequestHandler::ask_shared(int backend, const policy::RequestStart& start,
+                                       const store::PinAnswer& local, model::Reply& reply) {
   ++state_.handler.deferred;
   auto p = std::make_shared<Pending>();
   p->backend = backend;
-  p->source.assign(as_chars(facts.source));
-  p->tcip.assign(facts.true_client_ip);
-  p->xff.assign(facts.forwarded_for);
-  p->ck.assign(facts.agent_cookie);
-  p->app.assign(facts.app_cookie);
-  p->key.assign(as_chars(d.identity.key));
+  p->key.assign(start.query.key.bytes);
+  p->start = start;
+  p->start.query.key.bytes = p->key;
+  p->start.decision.identity.key = as_bytes(p->key);
   p->reply = &reply;
   reply.hold();  // the ACK waits for Redis (bounded by the lookup deadline)
-  PersistBackend& b = state_.runtime().backend(backend);
-  state_.store->lookup(b.engine->options().name, d.identity.kind, as_bytes(p->key), d.lapsed,
-                       [this, p](const store::LookupResult& r) {
-                         // A found pin was adopted into the table by the store: deciding again
-                         // hits it. Anything else (absent, timeout, Redis down) places the client.
-                         if (r.status == store::LookupStatus::Found) ++state_.handler.shared_hits;
-                         if (const policy::BackendView* v = state_.view(p->backend)) {
-                           const policy::RequestDecision d2 = state_.runtime().backend(p->backend).engine->decide(
-                               p->facts(), *v, state_.now_ms(), key_buf_, state_.counters, policy::OnMiss::Place);
-                           answer(p->backend, *v, d2, p->reply->actions());
-                         }
-                         p->reply->release();
-                       });
+  state_.pins->lookup_shared(p->start.query, local, [this, p](const store::PinAnswer& a) {
+    // The shared store's pin is an input to the decision like the local one; anything else
+    // (absent, timeout, Redis down) leaves the local answer, and the client is placed.
+    if (a.shared) ++state_.handler.shared_hits;
+    if (const policy::BackendView* v = state_.view(p->backend)) finish(p->backend, *v, p->start, a, p->reply->actions());
+    p->reply->release();
+  });
 }
 
 void PersistRequestHandler::answer(int be, const policy::BackendView& view, const policy::RequestDecision& d,
@@ -205,13 +190,6 @@ void PersistRequestHandler::answer(int be, const policy::BackendView& view, cons
     const std::size_t n = policy::format_identity_token(d.identity.kind, d.identity.key, token);
     if (n) out.set_string("key", std::string_view(token, n));
   }
-  if (!state_.store || (!d.table_written && !d.refresh_due)) return;
-  const auto& engine = *state_.runtime().backend(be).engine;
-  const PinWrite::Type type = !d.table_written                   ? PinWrite::Type::Refresh
-                              : d.reason == policy::PinReason::New ? PinWrite::Type::New
-                                                                   : PinWrite::Type::Move;
-  share_write(state_, {engine.options().name, d.identity.kind, d.identity.key, server, d.version, type,
-                       engine.options().ttl_ms});
 }
 
 void PersistResponseHandler::on_message(const spop::Message& msg, model::Reply& reply) {
@@ -253,15 +231,14 @@ void PersistResponseHandler::on_message(const spop::Message& msg, model::Reply& 
       ++state_.handler.table_hit_moves;
     }
   }
-  const policy::ResponseOutcome r =
-      backend.engine->learn(facts, *view, state_.now_ms(), cookie_buf_, state_.counters);
+  const std::int64_t now = state_.now_ms();
+  const policy::ResponseStart start = backend.engine->learn_start(facts, *view);
+  std::array<std::optional<store::StickyEntry>, 2> before;
+  for (std::size_t i = 0; i < start.count; ++i) before[i] = state_.pins->peek(start.keys[i], now);
+  const policy::ResponseOutcome r = backend.engine->learn(
+      facts, start, std::span(before.data(), start.count), *view, now, cookie_buf_, state_.counters);
   if (!r.set_cookie.empty()) reply.actions().set_string("set_cookie", r.set_cookie);
-  for (std::size_t i = 0; i < r.write_count; ++i) {
-    const policy::TableWrite& w = r.writes[i];
-    share_write(state_, {backend.engine->options().name, w.kind, w.key,
-                         view->servers->servers[static_cast<std::size_t>(w.server)].name, w.version,
-                         w.is_new ? PinWrite::Type::New : PinWrite::Type::Move, backend.engine->options().ttl_ms});
-  }
+  if (r.writes.count) state_.counters.table_full += state_.pins->record(r.writes.span(), now).refused;
 }
 
 }  // namespace sticky::agent

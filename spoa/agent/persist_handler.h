@@ -4,7 +4,9 @@
 //   persist-res  on-http-response         be srv pick key ckok learn
 //
 // Answers (txn.<prefix>.*): srv, reason, key, ckok on the request; set_cookie on the response.
-// One instance per worker: counters and cached server views are thread-local.
+// One instance per worker: counters and cached server views are thread-local. Each message enters
+// the engine once per phase: start() -> the worker's pin store -> decide() -> the store records
+// the writes (the same for the response: learn_start() -> peek -> learn()).
 #pragma once
 
 #include <array>
@@ -14,23 +16,9 @@
 
 #include "agent/persist_runtime.h"
 #include "model/handler.h"
+#include "store/pin_store.h"
 
 namespace sticky::agent {
-
-class SharedStoreWorker;
-
-// A table write other agents want to hear about: a first pin (the store keeps the first
-// writer's), a move (the newer version wins), or a TTL refresh of a pin in use.
-struct PinWrite {
-  enum class Type : std::uint8_t { New, Move, Refresh };
-  std::string_view backend;
-  policy::IdentityKind kind;
-  Bytes key;
-  std::string_view server;
-  std::uint32_t version;
-  Type type;
-  std::int64_t ttl_ms;
-};
 
 class PersistWorkerState {
  public:
@@ -44,7 +32,8 @@ class PersistWorkerState {
   }
   policy::PersistCounters counters;
   HandlerCounters handler;
-  SharedStoreWorker* store = nullptr;  // null: pins stay in this agent
+  // This worker's pins: the table alone, or the table in front of Redis (store/redis/shared_pins.h).
+  store::PinStore* pins = nullptr;
 
   // A message named a backend the config lacks: counted, and logged once per name (process-wide).
   void unknown_backend(std::string_view name) {
@@ -76,11 +65,14 @@ class PersistRequestHandler final : public model::MessageHandler {
 
  private:
   struct Pending;
+  // Phase two: decides from the store's answer, hands the writes to the store, answers.
+  void finish(int backend, const policy::BackendView& view, const policy::RequestStart& start,
+              const store::PinAnswer& answer, model::ActionList& out);
   void answer(int backend, const policy::BackendView& view, const policy::RequestDecision& d,
               model::ActionList& out);
-  // A miss in the local table: ask Redis (within the lookup deadline), then decide.
-  void ask_store(int backend, const policy::ClientFacts& facts, const policy::RequestDecision& d,
-                 model::Reply& reply);
+  // The local table cannot answer alone: ask the shared store (within its lookup deadline).
+  void ask_shared(int backend, const policy::RequestStart& start, const store::PinAnswer& local,
+                  model::Reply& reply);
 
   // The X-Forwarded-For lines (last first) as one chain, earliest first; a view into xff_buf_.
   std::string_view join_forwarded_for(const std::array<std::string_view, kForwardedForLines>& lines);
@@ -89,9 +81,6 @@ class PersistRequestHandler final : public model::MessageHandler {
   std::array<std::uint8_t, policy::kIdentityKeyCapacity> key_buf_{};
   std::array<char, 4096> xff_buf_{};
 };
-
-// Sends a table write to the shared store, if there is one.
-void share_write(PersistWorkerState& state, const PinWrite& w);
 
 class PersistResponseHandler final : public model::MessageHandler {
  public:

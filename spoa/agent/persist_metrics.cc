@@ -46,8 +46,8 @@ void render_persist_counters(const PersistTotals& t, std::string& out) {
   metrics::append_counters(out, t.handler, kHandlerCounterFields);
 }
 
-void render_table_counters(const policy::StickyTableCounters& c, std::string& out) {
-  metrics::append_counters(out, c, policy::kStickyTableCounterFields);
+void render_table_counters(const store::StickyTableCounters& c, std::string& out) {
+  metrics::append_counters(out, c, store::kStickyTableCounterFields);
 }
 
 void render_persist_metrics(PersistRuntime& runtime, std::string& out) {
@@ -84,7 +84,7 @@ void render_redis_counters(const store::RedisCounters& c, std::uint64_t applied,
                          static_cast<double>(foreign));
 }
 
-void render_redis_metrics(const SharedStore& shared, std::string& out) {
+void render_redis_metrics(const store::SharedStore& shared, std::string& out) {
   render_redis_counters(shared.totals(), shared.applied(), shared.rejected(), out);
 }
 

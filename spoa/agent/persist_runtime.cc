@@ -71,11 +71,11 @@ std::unique_ptr<PersistRuntime> PersistRuntime::build(const config::Config& cfg,
   std::unique_ptr<PersistRuntime> rt(new PersistRuntime());
   // Each backend's `capacity` bounds that backend's own entries (backend id = config order); the
   // shared partition only catches ids no backend has, which the engines never produce.
-  policy::StickyTableOptions topt;
+  store::StickyTableOptions topt;
   topt.capacity = 1024;
   for (const auto& b : cfg.backends) topt.backend_capacity.push_back(static_cast<std::size_t>(b.capacity));
-  rt->table_ = std::make_unique<policy::StickyTable>(topt);
-  rt->registry_ = std::make_unique<policy::ServerRegistry>();
+  rt->table_ = std::make_unique<store::StickyTable>(topt);
+  rt->registry_ = std::make_unique<store::ServerRegistry>();
   std::vector<std::string> names;
   for (const auto& b : cfg.backends) names.push_back(b.name);
   rt->unknown_backends_ = std::make_unique<UnknownBackendReport>(std::move(names));
@@ -162,8 +162,7 @@ std::unique_ptr<PersistRuntime> PersistRuntime::build(const config::Config& cfg,
     }
 
     auto pb = std::make_unique<PersistBackend>();
-    pb->engine = std::make_unique<policy::PersistEngine>(std::move(o), std::move(codec), *rt->table_,
-                                                         *rt->registry_);
+    pb->engine = std::make_unique<policy::PersistEngine>(std::move(o), std::move(codec), *rt->registry_);
     rt->backends_.push_back(std::move(pb));
   }
   if (!errors.empty()) return nullptr;
@@ -190,6 +189,12 @@ int PersistRuntime::find(std::string_view backend) const {
   return -1;
 }
 
+std::vector<store::PinBackend> PersistRuntime::pin_backends() const {
+  std::vector<store::PinBackend> out;
+  for (const auto& b : backends_) out.push_back({b->engine->options().name, b->engine->options().ttl_ms});
+  return out;
+}
+
 void PersistRuntime::publish_servers(std::string_view backend, model::ServerSetPtr servers) {
   const int i = find(backend);
   if (i < 0 || !servers) return;
@@ -199,6 +204,14 @@ void PersistRuntime::publish_servers(std::string_view backend, model::ServerSetP
   if (servers == b.servers) return;
   b.servers = servers;
   b.view.publish(b.engine->make_view(std::move(servers)));
+}
+
+void PersistRuntime::follow(const health::ServerView& view) {
+  for (const auto& b : backends_) {
+    const std::string& name = b->engine->options().name;
+    if (const auto& set = view.find(name)) publish_servers(name, set);
+  }
+  if (table_sync_) table_sync_->follow(view);
 }
 
 void add_counters(policy::PersistCounters& into, const policy::PersistCounters& from) {

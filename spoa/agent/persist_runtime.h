@@ -12,7 +12,11 @@
 #include "agent/unknown_backends.h"
 #include "agent/view_slot.h"
 #include "config/config.h"
+#include "health/server_view.h"
 #include "policy/persist_engine.h"
+#include "store/record_pins.h"
+#include "store/server_registry.h"
+#include "store/sticky_table.h"
 
 namespace sticky::agent {
 
@@ -62,8 +66,10 @@ class PersistRuntime {
   int find(std::string_view backend) const;
   PersistBackend& backend(int index) { return *backends_[static_cast<std::size_t>(index)]; }
   std::size_t size() const { return backends_.size(); }
-  policy::StickyTable& table() { return *table_; }
-  policy::ServerRegistry& registry() { return *registry_; }
+  store::StickyTable& table() { return *table_; }
+  store::ServerRegistry& registry() { return *registry_; }
+  // Every backend by id (name and TTL), as the shared store keys records.
+  std::vector<store::PinBackend> pin_backends() const;
   // Null unless a backend names its HAProxy stick table (haproxy_table): the fast path.
   HaproxyTableSync* table_sync() { return table_sync_.get(); }
   const HaproxyTableSync* table_sync() const { return table_sync_.get(); }
@@ -73,6 +79,8 @@ class PersistRuntime {
 
   // Any thread: HAProxy's view of a backend changed. Rebuilds the view if the set is new.
   void publish_servers(std::string_view backend, model::ServerSetPtr servers);
+  // A HealthFollower consumer: every backend's servers from the view, and the fast path's clears.
+  void follow(const health::ServerView& view);
 
   // Workers add their counters (and reset their own) here; the exporter reads the totals.
   void merge_counters(policy::PersistCounters& from, HandlerCounters& handler);
@@ -85,8 +93,8 @@ class PersistRuntime {
  private:
   PersistRuntime() = default;
   std::vector<std::unique_ptr<PersistBackend>> backends_;
-  std::unique_ptr<policy::StickyTable> table_;
-  std::unique_ptr<policy::ServerRegistry> registry_;
+  std::unique_ptr<store::StickyTable> table_;
+  std::unique_ptr<store::ServerRegistry> registry_;
   std::unique_ptr<HaproxyTableSync> table_sync_;
   std::unique_ptr<UnknownBackendReport> unknown_backends_;
   std::mutex rebuild_mutex_;

@@ -109,17 +109,7 @@ void Worker::accept_from(int listen_fd) {
       reserve = true;
       ++reserve_open_;
     }
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // fails harmlessly on unix sockets
-    if (!reserve) {
-      metrics_.inc(Counter::connections_accepted);
-      metrics_.connections_open.fetch_add(1, std::memory_order_relaxed);
-    }
-    const std::uint64_t id = ++next_id_;
-    auto conn = std::make_unique<Connection>(*this, fd, id, reserve);
-    Connection* raw = conn.get();
-    connections_.emplace(id, std::move(conn));
-    raw->start();
+    serve(fd, reserve);
   }
 }
 
@@ -155,6 +145,25 @@ void Worker::await_hello_remove(Connection* c) {
   else hello_tail_ = c->hello_prev;
   c->hello_prev = c->hello_next = nullptr;
   c->in_hello_list = false;
+}
+
+void Worker::adopt(int fd) {
+  open_connections_.fetch_add(1, std::memory_order_relaxed);
+  serve(fd, false);
+}
+
+void Worker::serve(int fd, bool reserve) {
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // fails harmlessly on unix sockets
+  if (!reserve) {
+    metrics_.inc(Counter::connections_accepted);
+    metrics_.connections_open.fetch_add(1, std::memory_order_relaxed);
+  }
+  const std::uint64_t id = ++next_id_;
+  auto conn = std::make_unique<Connection>(*this, fd, id, reserve);
+  Connection* raw = conn.get();
+  connections_.emplace(id, std::move(conn));
+  raw->start();
 }
 
 // At the descriptor limit the listener stays readable, and retrying at once spun a core and

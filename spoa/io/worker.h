@@ -47,6 +47,9 @@ class Worker : public model::ReplySink {
   // Setup, before start(): listeners and handlers. `shared` listeners are polled by several
   // workers (unix sockets); the others belong to this worker alone (SO_REUSEPORT).
   void add_listener(int fd, bool shared);
+  // Serves an already connected, non-blocking socket as if accepted here (counted like one, and
+  // closed with the connection): a socketpair's end in tests. Before start(), or on this thread.
+  void adopt(int fd);
   model::HandlerRegistry& handlers() { return handlers_; }
   // Keeps an object alive as long as the worker (handlers, per-worker clients).
   void own(std::shared_ptr<void> object) { owned_.push_back(std::move(object)); }
@@ -85,6 +88,7 @@ class Worker : public model::ReplySink {
   static void on_grace(struct ev_loop* loop, ev_timer* w, int revents);
   static void on_accept_resume(struct ev_loop* loop, ev_timer* w, int revents);
   void accept_from(int fd);
+  void serve(int fd, bool reserve);
   void out_of_descriptors(int listen_fd, int error);
   bool evict_oldest_silent();
   void begin_shutdown();

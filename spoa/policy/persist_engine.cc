@@ -7,7 +7,10 @@
 
 namespace sticky::policy {
 
-static_assert(kIdentityKeyCapacity <= kMaxStickyKeyBytes, "an identity the resolver accepts must fit the table");
+static_assert(store::kMinPinKind == static_cast<std::uint8_t>(IdentityKind::AgentCookie) &&
+                  store::kMaxPinKind == static_cast<std::uint8_t>(IdentityKind::Source),
+              "the store accepts exactly the identity kinds the engine pins");
+static_assert(kIdentityKeyCapacity <= store::kMaxStickyKeyBytes, "an identity the resolver accepts must fit the table");
 
 std::string_view pin_reason_name(PinReason r) {
   switch (r) {
@@ -32,12 +35,11 @@ static IdentityConfig without_agent_cookie(IdentityConfig cfg) {
 }
 
 PersistEngine::PersistEngine(PersistOptions options, std::unique_ptr<CookieCodec> codec,
-                             StickyTable& table, ServerRegistry& registry)
+                             store::ServerRegistry& registry)
     : options_(std::move(options)),
       codec_(std::move(codec)),
       resolver_(options_.identity, codec_.get()),
       fallback_resolver_(without_agent_cookie(options_.identity), codec_.get()),
-      table_(table),
       registry_(registry),
       seed_(stable_hash64(options_.name, 0x7374696b792d6265ULL /* "stiky-be" */)) {}
 
@@ -71,32 +73,16 @@ PinReason PersistEngine::reason_for(IdentityKind kind) const {
   return PinReason::NoServer;
 }
 
-// The table numbers versions itself: 1 for a first pin, +1 on every change of server.
-bool PersistEngine::pin(const StickyKey& key, int server, const BackendView& view,
-                        std::int64_t now_ms, PersistCounters& counters, std::uint32_t& version) {
-  const UpsertResult r = table_.upsert(key, view.ids.id(server), now_ms, options_.ttl_ms);
-  if (r.status != StickyStatus::Ok) {
-    ++counters.table_full;
-    return false;
-  }
-  version = r.version;
-  if (options_.shared) table_.mark_synced(key, now_ms);  // the caller publishes it now
-  return true;
-}
-
-RemoteOutcome PersistEngine::adopt(const RemotePin& pin, std::int64_t now_ms, bool authoritative) {
-  StickyEntry e;
-  e.server_id = registry_.intern(options_.name, pin.server);
-  e.created_ms = pin.created_ms;
-  // The table slides a pin by expires - last_seen on each hit. A pin kept alive elsewhere by TTL
-  // refreshes has an old last_seen and a near expiry: count it as seen one TTL before it expires,
-  // so it slides by the configured TTL and not by its age.
-  e.last_seen_ms = std::max(pin.last_seen_ms, pin.expires_ms - options_.ttl_ms);
-  e.expires_ms = pin.expires_ms;
-  e.last_synced_ms = now_ms;  // it came from the store: no need to write it back
-  e.version = pin.version;
-  const StickyKey key{options_.id, static_cast<std::uint8_t>(pin.kind), as_chars(pin.key)};
-  return table_.apply_remote(key, e, now_ms, authoritative);
+store::PinWrite PersistEngine::pin_write(store::PinWrite::Type type, const store::StickyKey& key, int server,
+                                         const BackendView& view) const {
+  store::PinWrite w;
+  w.type = type;
+  w.key = key;
+  w.backend = options_.name;
+  w.server = view.servers->servers[static_cast<std::size_t>(server)].name;
+  w.server_id = view.ids.id(server);
+  w.ttl_ms = options_.ttl_ms;
+  return w;
 }
 
 Identity PersistEngine::identify(const ClientFacts& facts, std::int64_t now_ms, std::span<std::uint8_t> key_buf,
@@ -104,13 +90,12 @@ Identity PersistEngine::identify(const ClientFacts& facts, std::int64_t now_ms, 
   return fallback_resolver_.resolve(facts, now_ms / 1000, key_buf, counters.identity);
 }
 
-RequestDecision PersistEngine::decide(const ClientFacts& facts, const BackendView& view,
-                                      std::int64_t now_ms, std::span<std::uint8_t> key_buf,
-                                      PersistCounters& counters, OnMiss on_miss) {
-  RequestDecision d;
+RequestStart PersistEngine::start(const ClientFacts& facts, const BackendView& view, std::int64_t now_ms,
+                                  std::span<std::uint8_t> key_buf, PersistCounters& counters) const {
+  RequestStart s;
+  RequestDecision& d = s.decision;
   const std::vector<model::Server>& servers = view.servers->servers;
   const std::int64_t now_s = now_ms / 1000;
-  bool cookie_server_down = false;
 
   d.identity = resolver_.resolve(facts, now_s, key_buf, counters.identity);
   if (d.identity.kind == IdentityKind::AgentCookie) {
@@ -122,45 +107,67 @@ RequestDecision PersistEngine::decide(const ClientFacts& facts, const BackendVie
                                    view.tokens->issuing_token(static_cast<std::size_t>(idx)),
                                    codec_->issuing_key_id());
       ++counters.decisions[static_cast<std::size_t>(d.reason)];
-      return d;
+      return s;
     }
     // The cookie is genuine but its server is gone or unusable: place the client again from
     // its next identity, so the new choice is as stable as that identity is.
     if (idx < 0) ++counters.cookie_unknown_server;
-    cookie_server_down = idx >= 0;
+    s.cookie_server_down = idx >= 0;
     d.identity = fallback_resolver_.resolve(facts, now_s, key_buf, counters.identity);
   }
   if (d.identity.kind == IdentityKind::None) {
     ++counters.decisions[static_cast<std::size_t>(PinReason::NoServer)];
-    return d;
+    return s;
   }
+  s.needs_pin = true;
+  s.query.key = {options_.id, static_cast<std::uint8_t>(d.identity.kind), as_chars(d.identity.key)};
+  s.query.ttl_ms = options_.ttl_ms;
+  return s;
+}
 
-  const StickyKey key{options_.id, static_cast<std::uint8_t>(d.identity.kind), as_chars(d.identity.key)};
-  if (const std::optional<StickyEntry> e = table_.lookup(key, now_ms)) {
-    const int idx = view.ids.index(e->server_id);
-    if (options_.shared && on_miss == OnMiss::Defer && e->last_synced_ms > 0 &&
-        now_ms - e->last_synced_ms >= options_.ttl_ms) {
-      // Hits slide the local pin, store writes are throttled to one per TTL/2: a client seen just
-      // before a refresh was due and then idle outlives its Redis copy. Ask the store again.
-      d.deferred = true;
-      d.lapsed = true;
-      return d;
+RequestDecision PersistEngine::decide(const RequestStart& start, const store::PinAnswer& answer,
+                                      const BackendView& view, std::int64_t now_ms, PersistCounters& counters,
+                                      PinWrites& writes) const {
+  RequestDecision d = start.decision;
+  if (!start.needs_pin) return d;
+  const std::vector<model::Server>& servers = view.servers->servers;
+  const store::StickyKey& key = start.query.key;
+  bool server_down = start.cookie_server_down;
+
+  std::optional<store::StickyEntry> pin = answer.local;
+  if (answer.shared && store::remote_usable(*answer.shared, now_ms)) {
+    // Another agent's pin: it goes into the table (which keeps the winner of the merge), and the
+    // winner routes this request. A lapsed local pin never reached the store: the store's wins.
+    store::PinWrite adopt;
+    adopt.type = store::PinWrite::Type::Adopt;
+    adopt.key = key;
+    adopt.backend = options_.name;
+    adopt.entry = *answer.shared;
+    adopt.authoritative = answer.lapsed;
+    adopt.ttl_ms = options_.ttl_ms;
+    if (store::remote_wins(answer.local, *answer.shared, answer.lapsed)) {
+      pin = *answer.shared;
+      pin->last_synced_ms = now_ms;  // it came from the store: no need to write it back
     }
+    writes.add(adopt);
+  }
+  if (pin) {
+    const int idx = view.ids.index(pin->server_id);
     if (idx >= 0 && servers[static_cast<std::size_t>(idx)].accepts_existing()) {
       d.server = idx;
-      d.reason = cookie_server_down ? PinReason::Moved : reason_for(d.identity.kind);
-      d.version = e->version;
-      if (options_.shared && now_ms - e->last_synced_ms >= options_.ttl_ms / 2) {
+      d.reason = server_down ? PinReason::Moved : reason_for(d.identity.kind);
+      d.version = pin->version;
+      // Hits slide the local pin; the store's copy is rewritten about twice per TTL.
+      if (options_.shared && now_ms - pin->last_synced_ms >= options_.ttl_ms / 2) {
         d.refresh_due = true;
-        table_.mark_synced(key, now_ms);
+        store::PinWrite refresh = pin_write(store::PinWrite::Type::Refresh, key, idx, view);
+        refresh.version = pin->version;
+        writes.add(refresh);
       }
       ++counters.decisions[static_cast<std::size_t>(d.reason)];
       return d;
     }
-    cookie_server_down = true;  // pinned to a server that cannot take it any more
-  } else if (on_miss == OnMiss::Defer) {
-    d.deferred = true;
-    return d;
+    server_down = true;  // pinned to a server that cannot take it any more
   }
   const int idx = place(view, d.identity.key);
   if (idx < 0) {
@@ -168,44 +175,54 @@ RequestDecision PersistEngine::decide(const ClientFacts& facts, const BackendVie
     return d;
   }
   d.server = idx;
-  d.reason = cookie_server_down ? PinReason::Moved : PinReason::New;
-  d.table_written = pin(key, idx, view, now_ms, counters, d.version);
+  d.reason = server_down ? PinReason::Moved : PinReason::New;
+  // The table numbers versions: 1 for a first pin, +1 on every change of server.
+  d.version = pin ? pin->version + 1 : 1;
+  d.table_written = true;
+  writes.add(pin_write(d.reason == PinReason::New ? store::PinWrite::Type::New : store::PinWrite::Type::Move, key,
+                       idx, view));
   ++counters.decisions[static_cast<std::size_t>(d.reason)];
   return d;
 }
 
-ResponseOutcome PersistEngine::learn(const ResponseFacts& facts, const BackendView& view,
-                                     std::int64_t now_ms, std::span<char> cookie_buf,
-                                     PersistCounters& counters) {
-  ResponseOutcome out;
-  if (facts.served.empty()) return out;  // HAProxy answered by itself: nothing to learn
-  const int served = view.servers->find(facts.served);
-  if (served < 0) return out;  // a server our view does not know yet; the next poll will
-
-  if (!facts.app_cookie.empty() && facts.app_cookie.size() <= kMaxStickyKeyBytes) {
-    const StickyKey key{options_.id, static_cast<std::uint8_t>(IdentityKind::AppCookie), facts.app_cookie};
-    std::uint32_t version = 0;
-    const std::optional<StickyEntry> before = table_.peek(key, now_ms);
-    if (!before || view.ids.index(before->server_id) != served) {
-      if (pin(key, served, view, now_ms, counters, version)) {
-        ++counters.learned_app_cookies;
-        out.writes[out.write_count++] = {IdentityKind::AppCookie, as_bytes(facts.app_cookie), served,
-                                         version, !before.has_value()};
-      }
-    }
+ResponseStart PersistEngine::learn_start(const ResponseFacts& facts, const BackendView& view) const {
+  ResponseStart s;
+  if (facts.served.empty()) return s;  // HAProxy answered by itself: nothing to learn
+  s.served = view.servers->find(facts.served);
+  if (s.served < 0) return s;  // a server our view does not know yet; the next poll will
+  if (!facts.app_cookie.empty() && facts.app_cookie.size() <= store::kMaxStickyKeyBytes) {
+    s.keys[s.count++] = {options_.id, static_cast<std::uint8_t>(IdentityKind::AppCookie), facts.app_cookie};
+    s.learn_app = true;
   }
-
   if (facts.kind != IdentityKind::None && facts.kind != IdentityKind::AgentCookie && !facts.key.empty() &&
       facts.served != facts.picked) {
+    s.keys[s.count++] = {options_.id, static_cast<std::uint8_t>(facts.kind), as_chars(facts.key)};
+    s.follow = true;
+  }
+  return s;
+}
+
+ResponseOutcome PersistEngine::learn(const ResponseFacts& facts, const ResponseStart& start,
+                                     std::span<const std::optional<store::StickyEntry>> before,
+                                     const BackendView& view, std::int64_t now_ms, std::span<char> cookie_buf,
+                                     PersistCounters& counters) const {
+  ResponseOutcome out;
+  const int served = start.served;
+  if (served < 0) return out;
+  using Type = store::PinWrite::Type;
+  if (start.learn_app) {
+    const std::optional<store::StickyEntry>& b = before[0];
+    if (!b || view.ids.index(b->server_id) != served) {
+      ++counters.learned_app_cookies;
+      out.writes.add(pin_write(b ? Type::Move : Type::New, start.keys[0], served, view));
+    }
+  }
+  if (start.follow) {
     // HAProxy served elsewhere (redispatch after a failed connect, or we had no answer):
     // the table follows what really happened.
-    const StickyKey key{options_.id, static_cast<std::uint8_t>(facts.kind), as_chars(facts.key)};
-    const std::optional<StickyEntry> before = table_.peek(key, now_ms);
-    std::uint32_t version = 0;
-    if (pin(key, served, view, now_ms, counters, version)) {
-      ++counters.followed_redispatch;
-      out.writes[out.write_count++] = {facts.kind, facts.key, served, version, !before.has_value()};
-    }
+    const std::size_t i = start.count - 1;
+    ++counters.followed_redispatch;
+    out.writes.add(pin_write(before[i] ? Type::Move : Type::New, start.keys[i], served, view));
   }
 
   if (options_.insert_cookie && view.tokens && !(facts.cookie_ok && facts.served == facts.picked)) {

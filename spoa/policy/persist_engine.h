@@ -1,5 +1,8 @@
-// The persistence decision for one backend: which server a request goes to, and what the table
-// learns from the response. Pure: the caller passes time, the server view and the table.
+// The persistence decision for one backend: which server a request goes to, and what the pins
+// learn from the response. Pure and two-phase: start() says which pin a request needs, the caller
+// asks the store (store/pin_store.h: this agent's table, then Redis when it must), and decide() is
+// handed that answer and returns the decision and the writes for the store. The response phase is
+// the same: learn_start() names the pins, learn() decides from them. Time is always passed in.
 #pragma once
 
 #include <array>
@@ -13,9 +16,9 @@
 #include "policy/cookie_codec.h"
 #include "policy/identity.h"
 #include "policy/maglev.h"
-#include "policy/server_registry.h"
 #include "model/server_set.h"
-#include "policy/sticky_table.h"
+#include "store/pin_store.h"
+#include "store/server_registry.h"
 
 namespace sticky::policy {
 
@@ -36,7 +39,7 @@ std::string_view pin_reason_name(PinReason r);
 struct BackendView {
   model::ServerSetPtr servers;
   MaglevTable maglev;
-  ServerIdMap ids;
+  store::ServerIdMap ids;
   std::optional<ServerTokenMap> tokens;  // present when the backend issues cookies
 };
 using BackendViewPtr = std::shared_ptr<const BackendView>;
@@ -51,12 +54,6 @@ struct PersistOptions {
   // Pins are shared with other agents (Redis): track when each entry's TTL was last written
   // out, so steady traffic refreshes it about twice per TTL instead of on every request.
   bool shared = false;
-};
-
-// What decide() does when the table has no pin for the client.
-enum class OnMiss : std::uint8_t {
-  Place,  // place by consistent hashing and pin (the final answer)
-  Defer,  // return deferred = true: the caller asks the shared store first, then decides again
 };
 
 // X(field, metric, label, type, help): the engine's own outcomes (base/counter_list.h); decisions
@@ -86,25 +83,27 @@ struct RequestDecision {
   PinReason reason = PinReason::NoServer;
   Identity identity;        // the key the table uses (view into the caller's key buffer)
   bool cookie_ok = false;   // the client's cookie already names `server` and needs no refresh
-  bool table_written = false;  // a new pin or a move: other nodes want to hear about it
+  bool table_written = false;  // a new pin or a move: written locally and shared
   bool refresh_due = false;    // shared pin hit whose TTL in the store wants rewriting
-  bool deferred = false;       // OnMiss::Defer and the table had no pin: nothing decided yet
-  // Deferred although the table had a pin: it was not written to the store for a whole TTL, so
-  // the store's copy has expired and another agent may have pinned the client since. The
-  // store's answer, if any, replaces ours.
-  bool lapsed = false;
-  std::uint32_t version = 0;
+  std::uint32_t version = 0;   // the pin's version (for a new pin or a move: what the table will number it)
 };
 
-// A pin learned from another agent (pub/sub, warm-up, or a store lookup).
-struct RemotePin {
-  IdentityKind kind = IdentityKind::None;
-  Bytes key;
-  std::string_view server;
-  std::int64_t created_ms = 0;
-  std::int64_t last_seen_ms = 0;
-  std::int64_t expires_ms = 0;
-  std::uint32_t version = 0;
+// Phase one of a request: the identity, and either the final decision (the agent cookie named a
+// usable server, or there is no identity) or the pin to ask the store for.
+struct RequestStart {
+  RequestDecision decision;  // final unless needs_pin
+  bool needs_pin = false;
+  bool cookie_server_down = false;  // a genuine cookie named a server that cannot take the client
+  store::PinQuery query;            // needs_pin: the key (a view into the caller's key buffer)
+};
+
+// The writes one phase hands the store, in order (a request: adopt the shared pin, then re-pin it
+// elsewhere; a response: the learned application cookie, then the followed redispatch).
+struct PinWrites {
+  std::array<store::PinWrite, 2> items{};
+  std::size_t count = 0;
+  void add(const store::PinWrite& w) { items[count++] = w; }
+  std::span<const store::PinWrite> span() const { return {items.data(), count}; }
 };
 
 struct ResponseFacts {
@@ -119,18 +118,18 @@ struct ResponseFacts {
   std::uint32_t cookie_issued = 0;
 };
 
-// One table write that other nodes want to hear about (the Redis layer publishes it).
-struct TableWrite {
-  IdentityKind kind = IdentityKind::None;
-  Bytes key;  // view into the facts or the caller's buffer
-  int server = -1;
-  std::uint32_t version = 0;
-  bool is_new = false;  // a first pin (SET NX semantics) rather than a move
+// Phase one of a response: the pins learn() needs to see (the learned application cookie's, the
+// redispatched client's), in that order.
+struct ResponseStart {
+  int served = -1;  // index of the server that answered, or -1: nothing to learn
+  std::array<store::StickyKey, 2> keys{};
+  std::size_t count = 0;
+  bool learn_app = false;  // keys[0] is the application cookie
+  bool follow = false;     // the last key is the redispatched client's
 };
 
 struct ResponseOutcome {
-  std::array<TableWrite, 2> writes{};  // learned app cookie, followed redispatch
-  std::size_t write_count = 0;
+  PinWrites writes;
   // Set-Cookie value to add (name=value; attributes), or empty.
   std::string_view set_cookie;
 };
@@ -138,9 +137,8 @@ struct ResponseOutcome {
 class PersistEngine {
  public:
   // `codec` is required when options.insert_cookie is set or the identity order lists the agent
-  // cookie; table and registry are shared with the other backends.
-  PersistEngine(PersistOptions options, std::unique_ptr<CookieCodec> codec, StickyTable& table,
-                ServerRegistry& registry);
+  // cookie; the registry (server names <-> the ids pins hold) is shared with the other backends.
+  PersistEngine(PersistOptions options, std::unique_ptr<CookieCodec> codec, store::ServerRegistry& registry);
 
   const PersistOptions& options() const { return options_; }
   const CookieCodec* codec() const { return codec_.get(); }
@@ -149,10 +147,15 @@ class PersistEngine {
   // call it when the set changes, never per request.
   BackendViewPtr make_view(model::ServerSetPtr servers) const;
 
-  // Request phase. `key_buf` (kIdentityKeyCapacity bytes) receives the identity key.
-  RequestDecision decide(const ClientFacts& facts, const BackendView& view, std::int64_t now_ms,
-                         std::span<std::uint8_t> key_buf, PersistCounters& counters,
-                         OnMiss on_miss = OnMiss::Place);
+  // Request phase one. `key_buf` (kIdentityKeyCapacity bytes) receives the identity key; the
+  // result points into it. A final decision is counted here.
+  RequestStart start(const ClientFacts& facts, const BackendView& view, std::int64_t now_ms,
+                     std::span<std::uint8_t> key_buf, PersistCounters& counters) const;
+  // Request phase two, with the store's answer for start.query: the pin (the local one, or the
+  // shared store's when it wins or the local one lapsed), placement when there is none or its
+  // server cannot take the client, and the writes for the store.
+  RequestDecision decide(const RequestStart& start, const store::PinAnswer& answer, const BackendView& view,
+                         std::int64_t now_ms, PersistCounters& counters, PinWrites& writes) const;
 
   // The table identity of a request the agent did not decide (HAProxy served it from its own
   // stick table, the fast path): what decide() keys such a client by, the agent cookie aside
@@ -160,15 +163,14 @@ class PersistEngine {
   Identity identify(const ClientFacts& facts, std::int64_t now_ms, std::span<std::uint8_t> key_buf,
                     PersistCounters& counters) const;
 
-  // Merges a pin from another agent into the local table (the higher version wins; see
-  // StickyTable::apply_remote), or replaces the local pin outright when `authoritative` (the
-  // store says another agent pinned this client first). Thread-safe.
-  RemoteOutcome adopt(const RemotePin& pin, std::int64_t now_ms, bool authoritative = false);
-
-  // Response phase: learns the application cookie, follows a redispatch, and issues or refreshes
-  // the insert cookie for the server that served. `cookie_buf` receives the Set-Cookie value.
-  ResponseOutcome learn(const ResponseFacts& facts, const BackendView& view, std::int64_t now_ms,
-                        std::span<char> cookie_buf, PersistCounters& counters);
+  // Response phase one: which pins learn() must see (keys are views into `facts`).
+  ResponseStart learn_start(const ResponseFacts& facts, const BackendView& view) const;
+  // Response phase two, with the local pins of start.keys (`before`, same order): learns the
+  // application cookie, follows a redispatch, and issues or refreshes the insert cookie for the
+  // server that served. `cookie_buf` receives the Set-Cookie value.
+  ResponseOutcome learn(const ResponseFacts& facts, const ResponseStart& start,
+                        std::span<const std::optional<store::StickyEntry>> before, const BackendView& view,
+                        std::int64_t now_ms, std::span<char> cookie_buf, PersistCounters& counters) const;
 
   // The hash that places a new client: stable across nodes, so two agents meeting the same new
   // client pick the same server without talking.
@@ -177,15 +179,14 @@ class PersistEngine {
  private:
   PinReason reason_for(IdentityKind kind) const;
   int place(const BackendView& view, Bytes key) const;
-  bool pin(const StickyKey& key, int server, const BackendView& view, std::int64_t now_ms,
-           PersistCounters& counters, std::uint32_t& version);
+  store::PinWrite pin_write(store::PinWrite::Type type, const store::StickyKey& key, int server,
+                            const BackendView& view) const;
 
   PersistOptions options_;
   std::unique_ptr<CookieCodec> codec_;
   IdentityResolver resolver_;
   IdentityResolver fallback_resolver_;  // the same order without the agent cookie
-  StickyTable& table_;
-  ServerRegistry& registry_;
+  store::ServerRegistry& registry_;
   std::uint64_t seed_;
 };
 

@@ -25,6 +25,7 @@
 #include "spop/ack.h"
 #include "spop/notify.h"
 #include "spop/wire.h"
+#include "store/pin_store.h"
 
 using namespace sticky;
 
@@ -214,6 +215,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static World* world = build_world();
   // Per input, as a new worker would start: counters, cached views and the HSAF coin.
   agent::PersistWorkerState state(*world->persist, [] { return kNowMs; });
+  store::LocalPins pins(world->persist->table());
+  state.pins = &pins;
   agent::PersistRequestHandler req(state);
   agent::PersistResponseHandler res(state);
   agent::HsafHandler hsaf(*world->hsaf, 42);

@@ -1,5 +1,6 @@
-// The persistence engine alone on one core: decide() for True-Client-IP clients with the table
-// holding 1,000,000 of them (hits), and for new clients (placement + insert). Prints ns/decision.
+// The persistence engine alone on one core, both phases against the local table (start, lookup,
+// decide, record) for True-Client-IP clients with the table holding 1,000,000 of them (hits), and
+// for new clients (placement + insert). Prints ns/decision.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -7,21 +8,24 @@
 #include <vector>
 
 #include "policy/persist_engine.h"
+#include "store/pin_store.h"
 
 using namespace sticky;
 using namespace sticky::policy;
 using namespace sticky::model;
+using namespace sticky::store;
 
 int main(int argc, char** argv) {
   const std::size_t kClients = argc > 1 ? std::stoul(argv[1]) : 1000000;
   StickyTable table(StickyTableOptions{2 * kClients, 64});
+  LocalPins pins(table);
   ServerRegistry registry;
   PersistOptions o;
   o.name = "app";
   o.identity.order = {IdentityKind::TrueClientIp, IdentityKind::Source};
   o.identity.order_len = 2;
   o.identity.cdn_ranges.add(parse_cidr("127.0.0.0/8").cidr);
-  PersistEngine engine(o, nullptr, table, registry);
+  PersistEngine engine(o, nullptr, registry);
   auto set = std::make_shared<ServerSet>();
   set->backend = "app";
   set->version = 1;
@@ -38,11 +42,18 @@ int main(int argc, char** argv) {
   PersistCounters counters;
   std::array<std::uint8_t, kIdentityKeyCapacity> key{};
   std::int64_t now = 1'800'000'000'000;
+  auto decide = [&] {
+    const RequestStart st = engine.start(f, *view, now, key, counters);
+    if (!st.needs_pin) return;
+    PinWrites w;
+    engine.decide(st, pins.lookup(st.query, now), *view, now, counters, w);
+    if (w.count) pins.record(w.span(), now);
+  };
 
   auto t0 = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < kClients; ++i) {
     f.true_client_ip = ips[i];
-    engine.decide(f, *view, now, key, counters);
+    decide();
   }
   const double insert_ns =
       std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() / kClients;
@@ -56,7 +67,7 @@ int main(int argc, char** argv) {
     t0 = std::chrono::steady_clock::now();
     for (std::uint32_t i : order) {
       f.true_client_ip = ips[i];
-      engine.decide(f, *view, now, key, counters);
+      decide();
     }
     rounds.push_back(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() /
                      static_cast<double>(order.size()));

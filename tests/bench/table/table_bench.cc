@@ -21,13 +21,13 @@
 #include <vector>
 
 #include "policy/maglev.h"
-#include "policy/sticky_table.h"
+#include "store/sticky_table.h"
 
 namespace {
 
-using sticky::policy::StickyKey;
-using sticky::policy::StickyTable;
-using sticky::policy::StickyTableOptions;
+using sticky::store::StickyKey;
+using sticky::store::StickyTable;
+using sticky::store::StickyTableOptions;
 
 constexpr std::int64_t kT0 = 1700000000000LL;
 constexpr std::int64_t kTtl = 30 * 60 * 1000;
@@ -156,17 +156,17 @@ void bench_table(std::size_t n, int threads, int fill_rounds, int lookup_rounds)
     const double c0 = thread_cpu_seconds();
     std::uint64_t ids = 0;
     const std::size_t seen =
-        table->visit_backend(1, [&ids](const StickyKey&, const sticky::policy::StickyEntry& e) { ids += e.server_id; });
+        table->visit_backend(1, [&ids](const StickyKey&, const sticky::store::StickyEntry& e) { ids += e.server_id; });
     walk_ns.push_back((thread_cpu_seconds() - c0) * 1e9 / static_cast<double>(seen ? seen : 1));
     checksum += ids;
   }
   std::printf("table n=%-8zu admin walk %.2f ns/entry, shard lock held under %.2f ms (%u shards)\n", n,
               median(walk_ns), median(walk_ns) * static_cast<double>(n) / table->shard_count() / 1e6,
               table->shard_count());
-  const double tick_ms = median(sweep_ns) * static_cast<double>(n) / sticky::policy::kStickySweepPeriodSec / 1e6;
+  const double tick_ms = median(sweep_ns) * static_cast<double>(n) / sticky::store::kStickySweepPeriodSec / 1e6;
   const auto c = table->counters();
   std::printf("table n=%-8zu sweep %.2f ns/record, %.2f ms per 1 s tick (whole table every %u s)\n", n,
-              median(sweep_ns), tick_ms, sticky::policy::kStickySweepPeriodSec);
+              median(sweep_ns), tick_ms, sticky::store::kStickySweepPeriodSec);
   std::printf("table n=%-8zu threads=%d  inserts/s %5.2f M wall, %5.2f M cpu (%d fills)  lookups/s %5.2f M wall, "
               "%5.2f M cpu (%d x %zu, hit %.3f)  bytes/entry: RSS delta %5.1f, accounted %5.1f (key 4)  kept %zu "
               "[chk %llu]\n",
@@ -181,7 +181,7 @@ void bench_baseline(std::size_t n, int threads, int rounds) {
   std::vector<double> ins, look, rss_per;
   for (int r = 0; r < rounds; ++r) {
     const std::size_t rss0 = rss_bytes();
-    auto map = std::make_unique<std::unordered_map<std::string, sticky::policy::StickyEntry>>();
+    auto map = std::make_unique<std::unordered_map<std::string, sticky::store::StickyEntry>>();
     std::mutex mu;
     const Timing t_ins = run_split(n, threads, [&](std::size_t b, std::size_t e) {
       KeyBuf kb;

@@ -68,7 +68,7 @@ template <typename S, std::size_t N>
 constexpr bool covers(const CounterField<S> (&)[N]) {
   return sizeof(S) == N * sizeof(std::uint64_t);
 }
-static_assert(covers(policy::kStickyTableCounterFields));
+static_assert(covers(store::kStickyTableCounterFields));
 static_assert(covers(store::kRedisCounterFields));
 static_assert(covers(hsaf::kHsafCounterFields));
 static_assert(covers(agent::kHandlerCounterFields));
@@ -76,13 +76,13 @@ static_assert(covers(agent::kHandlerCounterFields));
 }  // namespace
 
 TEST_CASE("every sticky table counter is exported") {
-  policy::StickyTableCounters c;
-  fill(c, policy::kStickyTableCounterFields, 1000);
+  store::StickyTableCounters c;
+  fill(c, store::kStickyTableCounterFields, 1000);
   std::string out;
   agent::render_table_counters(c, out);
   const Page page = parse(out);
   CHECK(page.duplicates.empty());
-  require_exported(page, policy::kStickyTableCounterFields, 1000);
+  require_exported(page, store::kStickyTableCounterFields, 1000);
   // The names dashboards already use stay.
   CHECK(page.samples.count("sticky_table_evicted_total") == 1);
   CHECK(page.samples.count("sticky_table_remote_total{outcome=\"ignored_older\"}") == 1);
@@ -166,7 +166,7 @@ TEST_CASE("every HSAF counter is exported") {
 
 TEST_CASE("a labelled family gets one HELP and TYPE, its samples follow") {
   std::string out;
-  policy::StickyTableCounters c;
+  store::StickyTableCounters c;
   agent::render_table_counters(c, out);
   std::size_t helps = 0;
   for (std::size_t at = 0; (at = out.find("# HELP sticky_table_rejected_total ", at)) != std::string::npos; ++at)

@@ -1,4 +1,5 @@
-// The persistence engine with no sockets: placement, pins, moves, drain, cookies, learning.
+// The persistence engine with no sockets: placement, pins, moves, drain, cookies, learning. Each
+// request runs both phases against this agent's table (store::LocalPins), as the handlers do.
 #include <catch2/catch.hpp>
 
 #include <map>
@@ -6,10 +7,19 @@
 #include <string>
 
 #include "policy/persist_engine.h"
+#include "store/pin_store.h"
 
 using namespace sticky;
 using namespace sticky::policy;
 using namespace sticky::model;
+using store::LocalPins;
+using store::PinAnswer;
+using store::PinWrite;
+using store::ServerRegistry;
+using store::StickyEntry;
+using store::StickyKey;
+using store::StickyTable;
+using store::StickyTableOptions;
 
 namespace {
 
@@ -29,6 +39,7 @@ std::vector<Server> three_up() {
 
 struct Fixture {
   StickyTable table{StickyTableOptions{1 << 16, 16}};
+  LocalPins pins{table};
   ServerRegistry registry;
   std::unique_ptr<PersistEngine> engine;
   PersistCounters counters;
@@ -51,11 +62,27 @@ struct Fixture {
       o.identity.order_len = 3;
     }
     o.identity.cdn_ranges.add(parse_cidr("10.0.0.0/8").cidr);
-    engine = std::make_unique<PersistEngine>(std::move(o), std::move(codec), table, registry);
+    engine = std::make_unique<PersistEngine>(std::move(o), std::move(codec), registry);
   }
 
+  // Both request phases: start, the table's answer, decide, and the writes recorded.
   RequestDecision decide(const BackendView& v, const ClientFacts& f, std::int64_t now = kNow) {
-    return engine->decide(f, v, now, key, counters);
+    const RequestStart s = engine->start(f, v, now, key, counters);
+    if (!s.needs_pin) return s.decision;
+    PinWrites w;
+    const RequestDecision d = engine->decide(s, pins.lookup(s.query, now), v, now, counters, w);
+    counters.table_full += pins.record(w.span(), now).refused;
+    return d;
+  }
+
+  // Both response phases: the pins the engine names, learn, and the writes recorded.
+  ResponseOutcome learn(const ResponseFacts& rf, const BackendView& v, std::int64_t now = kNow) {
+    const ResponseStart s = engine->learn_start(rf, v);
+    std::array<std::optional<StickyEntry>, 2> before;
+    for (std::size_t i = 0; i < s.count; ++i) before[i] = pins.peek(s.keys[i], now);
+    ResponseOutcome out = engine->learn(rf, s, std::span(before.data(), s.count), v, now, cookie, counters);
+    counters.table_full += pins.record(out.writes.span(), now).refused;
+    return out;
   }
 };
 
@@ -204,7 +231,7 @@ TEST_CASE("The insert cookie is issued on the response, honoured, and refreshed 
   rf.served = served;
   rf.picked = served;
   rf.cookie_ok = first.cookie_ok;
-  const ResponseOutcome out = fx.engine->learn(rf, *v, kNow, fx.cookie, fx.counters);
+  const ResponseOutcome out = fx.learn(rf, *v, kNow);
   REQUIRE_FALSE(out.set_cookie.empty());
   const std::string set_cookie(out.set_cookie);
   CHECK(set_cookie.rfind("STICKY=", 0) == 0);
@@ -219,7 +246,7 @@ TEST_CASE("The insert cookie is issued on the response, honoured, and refreshed 
   CHECK(name_of(*v, d) == rf.served);
   CHECK(d.cookie_ok);
   ResponseFacts rf2{rf.served, rf.served, IdentityKind::None, {}, true, {}};
-  CHECK(fx.engine->learn(rf2, *v, kNow + 1000, fx.cookie, fx.counters).set_cookie.empty());
+  CHECK(fx.learn(rf2, *v, kNow + 1000).set_cookie.empty());
   // A quarter of max-idle later the cookie wants a refresh.
   CHECK_FALSE(fx.decide(*v, with_cookie, kNow + 901'000).cookie_ok);
 }
@@ -228,7 +255,7 @@ TEST_CASE("A cookie naming a server in maintenance moves the client and is repla
   Fixture fx(true);
   auto v = fx.engine->make_view(make_set(three_up(), 1));
   ResponseFacts rf{"s2", "s2", IdentityKind::None, {}, false, {}};
-  const std::string sc(fx.engine->learn(rf, *v, kNow, fx.cookie, fx.counters).set_cookie);
+  const std::string sc(fx.learn(rf, *v, kNow).set_cookie);
   const std::string value = sc.substr(7, sc.find(';') - 7);
   auto servers = three_up();
   servers[1].state = ServerState::Maint;
@@ -254,10 +281,10 @@ TEST_CASE("An application session cookie is learned from the response and routes
   ResponseFacts rf;
   rf.served = "s3";
   rf.app_cookie = "A1B2C3D4E5";
-  const ResponseOutcome out = fx.engine->learn(rf, *v, kNow, fx.cookie, fx.counters);
-  REQUIRE(out.write_count == 1);
-  CHECK(out.writes[0].kind == IdentityKind::AppCookie);
-  CHECK(out.writes[0].is_new);
+  const ResponseOutcome out = fx.learn(rf, *v, kNow);
+  REQUIRE(out.writes.count == 1);
+  CHECK(out.writes.items[0].key.kind == static_cast<std::uint8_t>(IdentityKind::AppCookie));
+  CHECK(out.writes.items[0].type == PinWrite::Type::New);
   ClientFacts f;
   f.source = Bytes(kHome, 4);
   f.app_cookie = "A1B2C3D4E5";
@@ -278,8 +305,8 @@ TEST_CASE("When HAProxy serves elsewhere than the agent said, the table follows"
   rf.kind = d.identity.kind;
   std::vector<std::uint8_t> key(d.identity.key.begin(), d.identity.key.end());
   rf.key = Bytes(key.data(), key.size());
-  const ResponseOutcome out = fx.engine->learn(rf, *v, kNow, fx.cookie, fx.counters);
-  CHECK(out.write_count == 1);
+  const ResponseOutcome out = fx.learn(rf, *v, kNow);
+  CHECK(out.writes.count == 1);
   CHECK(fx.counters.followed_redispatch == 1);
   CHECK(name_of(*v, fx.decide(*v, tci("203.0.113.77"))) == other);
 }
@@ -302,8 +329,8 @@ TEST_CASE("A move seen only on the response (fast path: the agent was not asked)
   rf.served = other;
   rf.kind = id.kind;
   rf.key = id.key;
-  const ResponseOutcome out = fx.engine->learn(rf, *v, kNow, fx.cookie, fx.counters);
-  CHECK(out.write_count == 1);
+  const ResponseOutcome out = fx.learn(rf, *v, kNow);
+  CHECK(out.writes.count == 1);
   CHECK(name_of(*v, fx.decide(*v, tci("203.0.113.78"))) == other);
   // From outside the CDN ranges the header is not believed, exactly as on the request.
   ClientFacts spoofed = tci("203.0.113.78");
@@ -327,50 +354,79 @@ TEST_CASE("Identity tokens round trip and reject anything else", "[persist_engin
     CHECK_FALSE(parse_identity_token(bad, kind, kb, key));
 }
 
-TEST_CASE("A pin the shared store says came first replaces ours, whatever the versions", "[persist_engine]") {
+// The shared store's answer is an input to decide(), beside the local pin.
+PinAnswer with_shared(Fixture& fx, const RequestStart& s, const StickyEntry& shared, bool lapsed) {
+  PinAnswer a = fx.pins.lookup(s.query, kNow);
+  a.asked_shared = true;
+  a.shared = shared;
+  a.lapsed = lapsed;
+  return a;
+}
+
+TEST_CASE("The shared store's pin is merged by version and age, or wins outright over a lapsed one",
+          "[persist_engine]") {
   Fixture fx;
   auto v = fx.engine->make_view(make_set(three_up(), 1));
   const RequestDecision mine = fx.decide(*v, tci("203.0.113.90"), kNow);
   const std::string other = name_of(*v, mine) == "s1" ? "s2" : "s1";
-  std::vector<std::uint8_t> key(mine.identity.key.begin(), mine.identity.key.end());
-  RemotePin winner;
-  winner.kind = IdentityKind::TrueClientIp;
-  winner.key = Bytes(key.data(), key.size());
-  winner.server = other;
+  StickyEntry winner;
+  winner.server_id = fx.registry.intern("app", other);
   winner.created_ms = kNow - 5000;  // written earlier, same version: loses a plain merge
   winner.last_seen_ms = kNow - 5000;
   winner.expires_ms = winner.last_seen_ms + 60'000;  // not refreshed since: seen 5 s before ours
+  winner.last_synced_ms = kNow;
   winner.version = 1;
-  CHECK(fx.engine->adopt(winner, kNow) == RemoteOutcome::IgnoredOlder);
+
+  const RequestStart s = fx.engine->start(tci("203.0.113.90"), *v, kNow, fx.key, fx.counters);
+  PinWrites w;
+  const RequestDecision kept = fx.engine->decide(s, with_shared(fx, s, winner, false), *v, kNow, fx.counters, w);
+  CHECK(name_of(*v, kept) == name_of(*v, mine));
+  REQUIRE(w.count == 1);  // offered to the table anyway, which keeps ours by the same rule
+  CHECK(w.items[0].type == PinWrite::Type::Adopt);
+  CHECK_FALSE(w.items[0].authoritative);
+  fx.pins.record(w.span(), kNow);
   CHECK(name_of(*v, fx.decide(*v, tci("203.0.113.90"), kNow)) == name_of(*v, mine));
-  CHECK(fx.engine->adopt(winner, kNow, /*authoritative=*/true) == RemoteOutcome::Replaced);
+
+  PinWrites w2;
+  const RequestDecision replaced = fx.engine->decide(s, with_shared(fx, s, winner, true), *v, kNow, fx.counters, w2);
+  CHECK(name_of(*v, replaced) == other);
+  CHECK(replaced.reason == PinReason::ClientIp);
+  CHECK_FALSE(replaced.refresh_due);  // it came from the store: nothing to write back
+  REQUIRE(w2.count == 1);
+  CHECK(w2.items[0].authoritative);
+  fx.pins.record(w2.span(), kNow);
   CHECK(name_of(*v, fx.decide(*v, tci("203.0.113.90"), kNow)) == other);
 }
 
-TEST_CASE("A pin adopted from the store slides by the configured TTL, not by its age", "[persist_engine]") {
-  // Pinned 10 hours ago and kept alive since: last_seen is old, expires is near. Treating
-  // expires - last_seen as the TTL would keep the client ~10 hours after its last request.
-  Fixture fx;  // TTL 60 s
-  auto v = fx.engine->make_view(make_set(three_up(), 1));
-  const std::uint8_t raw[4] = {203, 0, 113, 77};
-  RemotePin pin;
-  pin.kind = IdentityKind::TrueClientIp;
-  pin.key = Bytes(raw, 4);
-  pin.server = "s3";
-  pin.created_ms = kNow - 10 * 3600 * 1000LL;
-  pin.last_seen_ms = pin.created_ms;
-  pin.expires_ms = kNow + 20'000;
-  pin.version = 1;
-  REQUIRE(fx.engine->adopt(pin, kNow) == RemoteOutcome::Inserted);
-  const RequestDecision hit = fx.decide(*v, tci("203.0.113.77"), kNow);
-  CHECK(hit.reason == PinReason::ClientIp);
-  CHECK(name_of(*v, hit) == "s3");
-  const StickyKey key{0, static_cast<std::uint8_t>(IdentityKind::TrueClientIp),
-                      std::string_view(reinterpret_cast<const char*>(raw), 4)};
-  const std::optional<StickyEntry> e = fx.table.peek(key, kNow);
+TEST_CASE("A shared pin whose server cannot take the client is adopted, then the client moves", "[persist_engine]") {
+  Fixture fx;
+  auto servers = three_up();
+  servers[2].state = ServerState::Down;
+  auto v = fx.engine->make_view(make_set(servers, 1));
+  StickyEntry theirs;
+  theirs.server_id = fx.registry.intern("app", "s3");
+  theirs.created_ms = theirs.last_seen_ms = kNow - 1000;
+  theirs.expires_ms = kNow + 59'000;
+  theirs.version = 4;
+  const RequestStart s = fx.engine->start(tci("203.0.113.91"), *v, kNow, fx.key, fx.counters);
+  PinWrites w;
+  const RequestDecision d = fx.engine->decide(s, with_shared(fx, s, theirs, false), *v, kNow, fx.counters, w);
+  CHECK(d.reason == PinReason::Moved);
+  CHECK(name_of(*v, d) != "s3");
+  CHECK(d.version == 5);  // the move outranks the adopted pin everywhere
+  REQUIRE(w.count == 2);
+  CHECK(w.items[0].type == PinWrite::Type::Adopt);
+  CHECK(w.items[1].type == PinWrite::Type::Move);
+  fx.pins.record(w.span(), kNow);
+  const std::optional<StickyEntry> e = fx.pins.peek(s.query.key, kNow);
   REQUIRE(e);
-  CHECK(e->expires_ms <= kNow + 61'000);  // the hit slid it by the TTL (whole seconds), no more
-  CHECK(fx.decide(*v, tci("203.0.113.77"), kNow + 62'000).reason == PinReason::New);
+  CHECK(e->version == 5);
+  // An expired shared pin is no pin: the client is placed as new.
+  theirs.expires_ms = kNow - 1;
+  const RequestStart s2 = fx.engine->start(tci("203.0.113.92"), *v, kNow, fx.key, fx.counters);
+  PinWrites w3;
+  CHECK(fx.engine->decide(s2, with_shared(fx, s2, theirs, false), *v, kNow, fx.counters, w3).reason == PinReason::New);
+  CHECK(w3.count == 1);
 }
 
 TEST_CASE("The longest app cookie the resolver accepts is pinned; one byte more is refused and counted",
@@ -402,7 +458,7 @@ TEST_CASE("Re-issued cookies keep their first issue time, so max_life ends an ac
   ResponseFacts rf;
   rf.served = rf.picked = first_server;
   std::string value = [&] {
-    const std::string sc(fx.engine->learn(rf, *v, kNow, fx.cookie, fx.counters).set_cookie);
+    const std::string sc(fx.learn(rf, *v, kNow).set_cookie);
     return sc.substr(7, sc.find(';') - 7);
   }();
   // A visit every 20 minutes: each one is due a refresh, which carries the issue time along.
@@ -421,7 +477,7 @@ TEST_CASE("Re-issued cookies keep their first issue time, so max_life ends an ac
     ResponseFacts again;
     again.served = again.picked = server;
     again.cookie_issued = d.identity.cookie.issued;
-    const std::string sc(fx.engine->learn(again, *v, t, fx.cookie, fx.counters).set_cookie);
+    const std::string sc(fx.learn(again, *v, t).set_cookie);
     REQUIRE_FALSE(sc.empty());
     value = sc.substr(7, sc.find(';') - 7);
   }
@@ -432,8 +488,8 @@ TEST_CASE("Re-issued cookies keep their first issue time, so max_life ends an ac
 
 TEST_CASE("A shared pin not written to the store for a whole TTL asks the store again", "[persist_engine]") {
   // Hits slide the local pin; store refreshes go out at most every TTL/2. A client last seen just
-  // before a refresh was due outlives its Redis copy: the next hit must defer (lapsed) so the
-  // store's current answer, possibly another agent's pin, is adopted.
+  // before a refresh was due outlives its Redis copy: the next hit must ask the store (lapsed) so
+  // the store's current answer, possibly another agent's pin, decides.
   StickyTable table{StickyTableOptions{1 << 12, 4}};
   ServerRegistry registry;
   PersistOptions o;
@@ -443,23 +499,52 @@ TEST_CASE("A shared pin not written to the store for a whole TTL asks the store 
   o.identity.order = {IdentityKind::TrueClientIp, IdentityKind::Source};
   o.identity.order_len = 2;
   o.identity.cdn_ranges.add(parse_cidr("10.0.0.0/8").cidr);
-  PersistEngine engine(std::move(o), nullptr, table, registry);
+  PersistEngine engine(std::move(o), nullptr, registry);
   auto v = engine.make_view(make_set(three_up(), 1));
   PersistCounters counters;
   std::array<std::uint8_t, kIdentityKeyCapacity> key{};
   const ClientFacts f = tci("203.0.113.61");
-  auto decide = [&](std::int64_t now, OnMiss m) { return engine.decide(f, *v, now, key, counters, m); };
+  // What the shared store does around the engine: the table's answer with Redis reachable, the
+  // shared pin when it was asked, and every write marked as sent.
+  PinAnswer last;
+  auto run = [&](std::int64_t now, std::optional<StickyEntry> shared = std::nullopt) {
+    const RequestStart s = engine.start(f, *v, now, key, counters);
+    last = store::local_answer(table, s.query, now, true);
+    if (last.ask_shared) {
+      last.asked_shared = true;
+      last.shared = shared;
+    }
+    PinWrites w;
+    const RequestDecision d = engine.decide(s, last, *v, now, counters, w);
+    for (const PinWrite& x : w.span()) LocalPins::apply_local(table, x, now, x.type != PinWrite::Type::Adopt);
+    return d;
+  };
 
-  const RequestDecision first = decide(kNow, OnMiss::Place);
-  REQUIRE(first.table_written);  // pinned and written to the store at kNow
-  const RequestDecision before_refresh = decide(kNow + 29'000, OnMiss::Defer);
-  CHECK_FALSE(before_refresh.deferred);  // a plain hit: under TTL/2 since the write, no refresh
+  const RequestDecision first = run(kNow);  // a miss: the store was asked and had nothing
+  REQUIRE(first.table_written);             // pinned and written to the store at kNow
+  const RequestDecision before_refresh = run(kNow + 29'000);
+  CHECK_FALSE(last.ask_shared);  // a plain hit: under TTL/2 since the write, no refresh
   CHECK_FALSE(before_refresh.refresh_due);
-  const RequestDecision lapsed = decide(kNow + 61'000, OnMiss::Defer);  // still pinned locally (slid)...
-  CHECK(lapsed.deferred);  // ...but the store's copy expired at kNow + 60 s
-  CHECK(lapsed.lapsed);
-  const RequestDecision after = decide(kNow + 61'000, OnMiss::Place);  // the store had nothing
-  CHECK(after.server == first.server);
-  CHECK(after.refresh_due);  // rewrites the pin to the store, which also marks it synced
-  CHECK_FALSE(decide(kNow + 62'000, OnMiss::Defer).deferred);
+  const RequestDecision after = run(kNow + 61'000);  // still pinned locally (slid)...
+  CHECK(last.ask_shared);  // ...but the store's copy expired at kNow + 60 s
+  CHECK(last.lapsed);
+  CHECK(after.server == first.server);  // the store had nothing: ours stands
+  CHECK(after.refresh_due);             // and is rewritten to the store, which marks it synced
+  run(kNow + 62'000);
+  CHECK_FALSE(last.ask_shared);
+
+  // Lapsed again, and this time another agent pinned the client meanwhile: its pin decides.
+  const std::string other = name_of(*v, first) == "s1" ? "s2" : "s1";
+  StickyEntry theirs;
+  theirs.server_id = registry.intern("app", other);
+  theirs.created_ms = theirs.last_seen_ms = kNow + 100'000;
+  theirs.expires_ms = kNow + 160'000;
+  theirs.last_synced_ms = kNow + 121'000;
+  theirs.version = 1;
+  run(kNow + 90'000);  // a hit under TTL/2 since the last write: slides, nothing written
+  CHECK_FALSE(last.ask_shared);
+  CHECK(name_of(*v, run(kNow + 121'000, theirs)) == other);
+  CHECK(last.lapsed);
+  CHECK(name_of(*v, run(kNow + 122'000)) == other);
+  CHECK_FALSE(last.ask_shared);
 }

@@ -1,5 +1,5 @@
 // Sharded sticky table: 60-byte records chained by 32-bit indices, per-shard lazy LRU and key slab.
-#include "policy/sticky_table.h"
+#include "store/sticky_table.h"
 
 #include <algorithm>
 #include <array>
@@ -12,7 +12,7 @@
 
 #include "base/hash.h"
 
-namespace sticky::policy {
+namespace sticky::store {
 
 namespace {
 
@@ -305,6 +305,17 @@ struct StickyTable::SweepState {
   std::atomic<std::uint32_t> last_tick_s{0};
 };
 
+bool remote_wins(const std::optional<StickyEntry>& local, const StickyEntry& remote, bool authoritative) {
+  if (!local || authoritative) return true;
+  return std::make_tuple(remote.version, to_sec(remote.last_seen_ms), remote.server_id) >
+         std::make_tuple(local->version, to_sec(local->last_seen_ms), local->server_id);
+}
+
+bool remote_usable(const StickyEntry& remote, std::int64_t now_ms) {
+  const std::uint32_t expires_s = to_sec(remote.expires_ms);
+  return expires_s > to_sec(remote.last_seen_ms) && expires_s > to_sec(now_ms);
+}
+
 StickyTable::StickyTable(StickyTableOptions options) {
   std::uint32_t max_shards = 1;
   while (max_shards < options.shards && max_shards < (1U << 16)) max_shards <<= 1;
@@ -510,8 +521,7 @@ RemoteOutcome StickyTable::apply_remote(const StickyKey& key, const StickyEntry&
     sh.count_server(remote.server_id, +1);
   } else {
     const Slot& l = sh.slots[i];
-    if (!authoritative &&
-        std::tie(remote.version, seen_s, remote.server_id) <= std::tie(l.version, l.last_seen_s, l.server_id)) {
+    if (!remote_wins(to_entry(l), remote, authoritative)) {
       ++sh.counters.remote_ignored_older;
       return RemoteOutcome::IgnoredOlder;
     }
@@ -733,4 +743,4 @@ StickyTableMemory StickyTable::memory() const {
   return m;
 }
 
-}  // namespace sticky::policy
+}  // namespace sticky::store

@@ -1,9 +1,9 @@
 // ServerRegistry: name -> id maps under a shared mutex, id -> name through append-only chunks.
-#include "policy/server_registry.h"
+#include "store/server_registry.h"
 
 #include <algorithm>
 
-namespace sticky::policy {
+namespace sticky::store {
 
 ServerRegistry::ServerRegistry() = default;
 ServerRegistry::~ServerRegistry() = default;
@@ -77,4 +77,4 @@ ServerIdMap ServerRegistry::map_for(const model::ServerSet& set) {
   return m;
 }
 
-}  // namespace sticky::policy
+}  // namespace sticky::store

@@ -7,17 +7,17 @@
 #include <thread>
 #include <vector>
 
-#include "policy/server_registry.h"
-#include "policy/sticky_table.h"
+#include "store/server_registry.h"
+#include "store/sticky_table.h"
 
 namespace {
 
-using sticky::policy::RemoteOutcome;
-using sticky::policy::StickyEntry;
-using sticky::policy::StickyKey;
-using sticky::policy::StickyStatus;
-using sticky::policy::StickyTable;
-using sticky::policy::StickyTableOptions;
+using sticky::store::RemoteOutcome;
+using sticky::store::StickyEntry;
+using sticky::store::StickyKey;
+using sticky::store::StickyStatus;
+using sticky::store::StickyTable;
+using sticky::store::StickyTableOptions;
 
 constexpr std::int64_t kT0 = 1700000000000LL;  // 2023-11-14, a whole second
 constexpr std::int64_t kSec = 1000;
@@ -232,7 +232,7 @@ TEST_CASE("bad keys, servers and TTLs are rejected with a reason and counted", "
   const std::string too_long(256, 'x');
   CHECK(t.upsert(StickyKey{1, 0, too_long}, 1, kT0, kTtl).status == StickyStatus::BadKey);
   CHECK(t.upsert(StickyKey{1, 0, ""}, 1, kT0, kTtl).status == StickyStatus::BadKey);
-  CHECK(t.upsert(ipv4(1).view(), sticky::policy::kMaxStickyServerId + 1, kT0, kTtl).status == StickyStatus::BadServer);
+  CHECK(t.upsert(ipv4(1).view(), sticky::store::kMaxStickyServerId + 1, kT0, kTtl).status == StickyStatus::BadServer);
   CHECK(t.upsert(ipv4(1).view(), 1, kT0, 0).status == StickyStatus::BadTtl);
   CHECK_FALSE(t.lookup(StickyKey{1, 0, too_long}, kT0).has_value());
   CHECK(t.upsert(StickyKey{1, 0, std::string(255, 'y')}, 1, kT0, kTtl).status == StickyStatus::Ok);
@@ -242,7 +242,7 @@ TEST_CASE("bad keys, servers and TTLs are rejected with a reason and counted", "
   CHECK(c.rejected_bad_server == 1);
   CHECK(c.rejected_bad_ttl == 1);
   CHECK(t.size() == 2);
-  CHECK(sticky::policy::sticky_status_name(StickyStatus::BadTtl) == "bad_ttl");
+  CHECK(sticky::store::sticky_status_name(StickyStatus::BadTtl) == "bad_ttl");
 }
 
 TEST_CASE("apply_remote keeps the entry with the greater (version, last_seen, server)", "[sticky_table]") {
@@ -510,15 +510,15 @@ TEST_CASE("sweep_tick walks the whole table within the sweep period, once per se
     ++ticks;
   }
   CHECK(t.size() == 1);
-  CHECK(ticks <= sticky::policy::kStickySweepPeriodSec);
+  CHECK(ticks <= sticky::store::kStickySweepPeriodSec);
   CHECK(t.peek(ipv4(7).view(), now).has_value());
   CHECK(t.counters().expired == 9999);
 }
 
 // ---- ServerRegistry ----
 
-using sticky::policy::kNoServerId;
-using sticky::policy::ServerRegistry;
+using sticky::store::kNoServerId;
+using sticky::store::ServerRegistry;
 
 TEST_CASE("the registry hands out dense stable ids per (backend, name)", "[server_registry]") {
   ServerRegistry r;

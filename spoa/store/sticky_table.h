@@ -11,7 +11,7 @@
 
 #include "base/counter_list.h"
 
-namespace sticky::policy {
+namespace sticky::store {
 
 inline constexpr std::size_t kMaxStickyKeyBytes = 255;
 // Server ids come from ServerRegistry, which hands them out densely from 0; the bound keeps a
@@ -133,6 +133,13 @@ struct StickyTableOptions {
 inline constexpr std::uint32_t kStickySweepPeriodSec = 4;
 inline constexpr std::size_t kStickySweepChunk = 512;  // records examined per shard lock hold
 
+// The winner of a merge between a local pin and another agent's (apply_remote's rule, for callers
+// that decide before the table is written): the remote one when the key is unknown here, when
+// `authoritative`, or when its (version, last_seen, server_id) is greater at whole seconds.
+bool remote_wins(const std::optional<StickyEntry>& local, const StickyEntry& remote, bool authoritative);
+// Whether apply_remote() would take the remote pin at all: a positive TTL, not expired at `now`.
+bool remote_usable(const StickyEntry& remote, std::int64_t now_ms);
+
 class StickyTable {
  public:
   explicit StickyTable(StickyTableOptions options = {});
@@ -229,4 +236,4 @@ class StickyTable {
   std::unique_ptr<SweepState> sweep_;           // the incremental sweep's position and pace
 };
 
-}  // namespace sticky::policy
+}  // namespace sticky::store

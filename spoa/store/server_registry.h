@@ -16,7 +16,7 @@
 
 #include "model/server_set.h"
 
-namespace sticky::policy {
+namespace sticky::store {
 
 inline constexpr std::uint32_t kNoServerId = 0xFFFFFFFFU;
 
@@ -88,4 +88,4 @@ class ServerRegistry {
   std::atomic<std::uint64_t> rejected_{0};
 };
 
-}  // namespace sticky::policy
+}  // namespace sticky::store
