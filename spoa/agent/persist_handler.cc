@@ -103,7 +103,10 @@ void PersistRequestHandler::on_message(const spop::Message& msg, model::Reply& r
     ++state_.handler.no_view;  // no server list yet (runtime API not answered, no static servers)
     return;
   }
-  const policy::ClientFacts facts = client_facts(args, join_forwarded_for(args.xff));
+  // One X-Forwarded-For line (or none) is the common case: used in place, without the join call.
+  const std::string_view xff =
+      args.xff[1].empty() && args.xff[2].empty() ? args.xff[0] : join_forwarded_for(args.xff);
+  const policy::ClientFacts facts = client_facts(args, xff);
   const policy::PersistEngine& engine = *state_.runtime().backend(be).engine;
   const std::int64_t now = state_.now_ms();
   const policy::RequestStart start = engine.start(facts, *view, now, key_buf_, state_.counters);
@@ -117,16 +120,19 @@ void PersistRequestHandler::on_message(const spop::Message& msg, model::Reply& r
     ask_shared(be, start, local, reply);
     return;
   }
-  finish(be, *view, start, local, reply.actions());
+  // finish(), inline: the local answer is the common case and the hot path.
+  policy::PinWrites writes;
+  const policy::RequestDecision d = engine.decide(start, local, *view, now, state_.counters, writes);
+  if (writes.count()) state_.counters.table_full += state_.pins->record(writes.span(), now).refused;
+  answer(be, *view, d, reply.actions());
 }
 
 void PersistRequestHandler::finish(int be, const policy::BackendView& view, const policy::RequestStart& start,
-                                   const store::PinAnswer& pins, model::ActionList& out) {
-  const std::int64_t now = state_.now_ms();
+                                   const store::PinAnswer& pins, std::int64_t now, model::ActionList& out) {
   policy::PinWrites writes;
   const policy::RequestDecision d =
       state_.runtime().backend(be).engine->decide(start, pins, view, now, state_.counters, writes);
-  if (writes.count) state_.counters.table_full += state_.pins->record(writes.span(), now).refused;
+  if (writes.count()) state_.counters.table_full += state_.pins->record(writes.span(), now).refused;
   answer(be, view, d, out);
 }
 
@@ -169,7 +175,8 @@ void PersistRequestHandler::ask_shared(int backend, const policy::RequestStart& 
     // The shared store's pin is an input to the decision like the local one; anything else
     // (absent, timeout, Redis down) leaves the local answer, and the client is placed.
     if (a.shared) ++state_.handler.shared_hits;
-    if (const policy::BackendView* v = state_.view(p->backend)) finish(p->backend, *v, p->start, a, p->reply->actions());
+    if (const policy::BackendView* v = state_.view(p->backend))
+      finish(p->backend, *v, p->start, a, state_.now_ms(), p->reply->actions());
     p->reply->release();
   });
 }
@@ -238,7 +245,7 @@ void PersistResponseHandler::on_message(const spop::Message& msg, model::Reply& 
   const policy::ResponseOutcome r = backend.engine->learn(
       facts, start, std::span(before.data(), start.count), *view, now, cookie_buf_, state_.counters);
   if (!r.set_cookie.empty()) reply.actions().set_string("set_cookie", r.set_cookie);
-  if (r.writes.count) state_.counters.table_full += state_.pins->record(r.writes.span(), now).refused;
+  if (r.writes.count()) state_.counters.table_full += state_.pins->record(r.writes.span(), now).refused;
 }
 
 }  // namespace sticky::agent

@@ -67,7 +67,7 @@ class PersistRequestHandler final : public model::MessageHandler {
   struct Pending;
   // Phase two: decides from the store's answer, hands the writes to the store, answers.
   void finish(int backend, const policy::BackendView& view, const policy::RequestStart& start,
-              const store::PinAnswer& answer, model::ActionList& out);
+              const store::PinAnswer& answer, std::int64_t now, model::ActionList& out);
   void answer(int backend, const policy::BackendView& view, const policy::RequestDecision& d,
               model::ActionList& out);
   // The local table cannot answer alone: ask the shared store (within its lookup deadline).

@@ -93,6 +93,7 @@ class PersistRuntime {
  private:
   PersistRuntime() = default;
   std::vector<std::unique_ptr<PersistBackend>> backends_;
+  std::vector<std::string> names_;  // backends_[i]'s name, flat for find()
   std::unique_ptr<store::StickyTable> table_;
   std::unique_ptr<store::ServerRegistry> registry_;
   std::unique_ptr<HaproxyTableSync> table_sync_;

@@ -2,6 +2,8 @@
 #include "policy/persist_engine.h"
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 
 #include "base/hash.h"
 
@@ -73,9 +75,9 @@ PinReason PersistEngine::reason_for(IdentityKind kind) const {
   return PinReason::NoServer;
 }
 
-store::PinWrite PersistEngine::pin_write(store::PinWrite::Type type, const store::StickyKey& key, int server,
-                                         const BackendView& view) const {
-  store::PinWrite w;
+store::PinWrite& PersistEngine::add_write(PinWrites& writes, store::PinWrite::Type type, const store::StickyKey& key,
+                                          int server, const BackendView& view) const {
+  store::PinWrite& w = writes.add();
   w.type = type;
   w.key = key;
   w.backend = options_.name;
@@ -134,7 +136,8 @@ RequestDecision PersistEngine::decide(const RequestStart& start, const store::Pi
   const store::StickyKey& key = start.query.key;
   bool server_down = start.cookie_server_down;
 
-  std::optional<store::StickyEntry> pin = answer.local;
+  const store::StickyEntry* pin = answer.local ? &*answer.local : nullptr;
+  std::optional<store::StickyEntry> adopted;  // the shared pin, when it won the merge
   if (answer.shared && store::remote_usable(*answer.shared, now_ms)) {
     // Another agent's pin: it goes into the table (which keeps the winner of the merge), and the
     // winner routes this request. A lapsed local pin never reached the store: the store's wins.
@@ -146,8 +149,9 @@ RequestDecision PersistEngine::decide(const RequestStart& start, const store::Pi
     adopt.authoritative = answer.lapsed;
     adopt.ttl_ms = options_.ttl_ms;
     if (store::remote_wins(answer.local, *answer.shared, answer.lapsed)) {
-      pin = *answer.shared;
-      pin->last_synced_ms = now_ms;  // it came from the store: no need to write it back
+      adopted = *answer.shared;
+      adopted->last_synced_ms = now_ms;  // it came from the store: no need to write it back
+      pin = &*adopted;
     }
     writes.add(adopt);
   }
@@ -160,9 +164,7 @@ RequestDecision PersistEngine::decide(const RequestStart& start, const store::Pi
       // Hits slide the local pin; the store's copy is rewritten about twice per TTL.
       if (options_.shared && now_ms - pin->last_synced_ms >= options_.ttl_ms / 2) {
         d.refresh_due = true;
-        store::PinWrite refresh = pin_write(store::PinWrite::Type::Refresh, key, idx, view);
-        refresh.version = pin->version;
-        writes.add(refresh);
+        add_write(writes, store::PinWrite::Type::Refresh, key, idx, view).version = pin->version;
       }
       ++counters.decisions[static_cast<std::size_t>(d.reason)];
       return d;
@@ -179,8 +181,8 @@ RequestDecision PersistEngine::decide(const RequestStart& start, const store::Pi
   // The table numbers versions: 1 for a first pin, +1 on every change of server.
   d.version = pin ? pin->version + 1 : 1;
   d.table_written = true;
-  writes.add(pin_write(d.reason == PinReason::New ? store::PinWrite::Type::New : store::PinWrite::Type::Move, key,
-                       idx, view));
+  add_write(writes, d.reason == PinReason::New ? store::PinWrite::Type::New : store::PinWrite::Type::Move, key, idx,
+            view);
   ++counters.decisions[static_cast<std::size_t>(d.reason)];
   return d;
 }
@@ -214,7 +216,7 @@ ResponseOutcome PersistEngine::learn(const ResponseFacts& facts, const ResponseS
     const std::optional<store::StickyEntry>& b = before[0];
     if (!b || view.ids.index(b->server_id) != served) {
       ++counters.learned_app_cookies;
-      out.writes.add(pin_write(b ? Type::Move : Type::New, start.keys[0], served, view));
+      add_write(out.writes, b ? Type::Move : Type::New, start.keys[0], served, view);
     }
   }
   if (start.follow) {
@@ -222,7 +224,7 @@ ResponseOutcome PersistEngine::learn(const ResponseFacts& facts, const ResponseS
     // the table follows what really happened.
     const std::size_t i = start.count - 1;
     ++counters.followed_redispatch;
-    out.writes.add(pin_write(before[i] ? Type::Move : Type::New, start.keys[i], served, view));
+    add_write(out.writes, before[i] ? Type::Move : Type::New, start.keys[i], served, view);
   }
 
   if (options_.insert_cookie && view.tokens && !(facts.cookie_ok && facts.served == facts.picked)) {
@@ -242,15 +244,25 @@ ResponseOutcome PersistEngine::learn(const ResponseFacts& facts, const ResponseS
   return out;
 }
 
-static constexpr char kHex[] = "0123456789abcdef";
+// Two hex digits per byte from one table load: the token is written on every persist-req answer.
+static constexpr std::array<char, 512> kHexPairs = [] {
+  constexpr char digits[] = "0123456789abcdef";
+  std::array<char, 512> t{};
+  for (std::size_t b = 0; b < 256; ++b) {
+    t[2 * b] = digits[b >> 4];
+    t[2 * b + 1] = digits[b & 0xF];
+  }
+  return t;
+}();
 
 std::size_t format_identity_token(IdentityKind kind, Bytes key, std::span<char> out) {
   const std::size_t need = 1 + 2 * key.size();
   if (kind == IdentityKind::None || out.size() < need) return 0;
   out[0] = static_cast<char>('0' + static_cast<int>(kind));
-  for (std::size_t i = 0; i < key.size(); ++i) {
-    out[1 + 2 * i] = kHex[key[i] >> 4];
-    out[2 + 2 * i] = kHex[key[i] & 0xF];
+  char* p = out.data() + 1;
+  for (const std::uint8_t b : key) {
+    std::memcpy(p, &kHexPairs[2 * std::size_t{b}], 2);
+    p += 2;
   }
   return need;
 }

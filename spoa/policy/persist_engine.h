@@ -8,10 +8,12 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "policy/cookie_codec.h"
 #include "policy/identity.h"
@@ -99,11 +101,24 @@ struct RequestStart {
 
 // The writes one phase hands the store, in order (a request: adopt the shared pin, then re-pin it
 // elsewhere; a response: the learned application cookie, then the followed redispatch).
-struct PinWrites {
-  std::array<store::PinWrite, 2> items{};
-  std::size_t count = 0;
-  void add(const store::PinWrite& w) { items[count++] = w; }
-  std::span<const store::PinWrite> span() const { return {items.data(), count}; }
+// Storage is left uninitialised until a write is added: most requests write nothing, and the hot
+// path does not zero two writes it never uses (PinWrite is trivially destructible).
+class PinWrites {
+ public:
+  PinWrites() {}  // NOLINT: deliberately leaves storage_ uninitialised
+  void add(const store::PinWrite& w) { std::construct_at(data() + count_++, w); }
+  // A new default write at the end, filled in place (no copy of a temporary).
+  store::PinWrite& add() { return *std::construct_at(data() + count_++); }
+  std::size_t count() const { return count_; }
+  const store::PinWrite& operator[](std::size_t i) const { return data()[i]; }
+  std::span<const store::PinWrite> span() const { return {data(), count_}; }
+
+ private:
+  static_assert(std::is_trivially_destructible_v<store::PinWrite>);
+  store::PinWrite* data() { return std::launder(reinterpret_cast<store::PinWrite*>(storage_)); }
+  const store::PinWrite* data() const { return std::launder(reinterpret_cast<const store::PinWrite*>(storage_)); }
+  alignas(store::PinWrite) unsigned char storage_[2 * sizeof(store::PinWrite)];
+  std::size_t count_ = 0;
 };
 
 struct ResponseFacts {
@@ -179,8 +194,9 @@ class PersistEngine {
  private:
   PinReason reason_for(IdentityKind kind) const;
   int place(const BackendView& view, Bytes key) const;
-  store::PinWrite pin_write(store::PinWrite::Type type, const store::StickyKey& key, int server,
-                            const BackendView& view) const;
+  // Appends a New, Move or Refresh write of `key` to `server` to `writes`.
+  store::PinWrite& add_write(PinWrites& writes, store::PinWrite::Type type, const store::StickyKey& key, int server,
+                             const BackendView& view) const;
 
   PersistOptions options_;
   std::unique_ptr<CookieCodec> codec_;

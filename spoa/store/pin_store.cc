@@ -25,21 +25,6 @@ std::uint32_t LocalPins::apply_local(StickyTable& table, const PinWrite& w, std:
   return 0;
 }
 
-PinAnswer local_answer(StickyTable& table, const PinQuery& q, std::int64_t now_ms, bool reachable) {
-  PinAnswer a;
-  a.local = table.lookup(q.key, now_ms);
-  if (!reachable) return a;  // no shared store, or it is down: decide locally, never wait
-  if (!a.local) {
-    a.ask_shared = true;
-  } else if (a.local->last_synced_ms > 0 && now_ms - a.local->last_synced_ms >= q.ttl_ms) {
-    // Hits slide the local pin, writes to the shared store are throttled to one per TTL/2: a
-    // client seen just before a refresh was due and then idle outlives its shared copy. Ask again.
-    a.ask_shared = true;
-    a.lapsed = true;
-  }
-  return a;
-}
-
 PinAnswer LocalPins::lookup(const PinQuery& q, std::int64_t now_ms) { return local_answer(table_, q, now_ms, false); }
 
 void LocalPins::lookup_shared(const PinQuery&, PinAnswer answer, LookupDone done) {

@@ -83,7 +83,19 @@ class PinStore {
 
 // The table's answer to `q`: the pin (slid on a hit), and with a shared store `reachable`, whether
 // it must be asked too (no pin, or a shared pin not written out for a whole TTL: lapsed).
-PinAnswer local_answer(StickyTable& table, const PinQuery& q, std::int64_t now_ms, bool reachable);
+inline PinAnswer local_answer(StickyTable& table, const PinQuery& q, std::int64_t now_ms, bool reachable) {
+  PinAnswer a{table.lookup(q.key, now_ms), std::nullopt, false, false, false};  // no copy of the pin
+  if (!reachable) return a;  // no shared store, or it is down: decide locally, never wait
+  if (!a.local) {
+    a.ask_shared = true;
+  } else if (a.local->last_synced_ms > 0 && now_ms - a.local->last_synced_ms >= q.ttl_ms) {
+    // Hits slide the local pin, writes to the shared store are throttled to one per TTL/2: a
+    // client seen just before a refresh was due and then idle outlives its shared copy. Ask again.
+    a.ask_shared = true;
+    a.lapsed = true;
+  }
+  return a;
+}
 
 // This agent's table alone: nothing is shared.
 class LocalPins final : public PinStore {

@@ -54,7 +54,7 @@ def counted(st, pid, tag):
         for name in sorted(dumps, key=lambda f: int(f.rsplit(".", 1)[1].split("-")[0]), reverse=True):
             with open(os.path.join(st.dir, name)) as f:
                 text = f.read()
-            if f"desc: Trigger: Client Request: {tag}" in text:
+            if re.search(rf"^desc: Trigger: .*\b{tag}$", text, re.M):
                 m = re.search(r"^(?:summary|totals):\s+(\d+)", text, re.M)
                 if m:
                     return int(m.group(1))

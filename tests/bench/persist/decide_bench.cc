@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
     if (!st.needs_pin) return;
     PinWrites w;
     engine.decide(st, pins.lookup(st.query, now), *view, now, counters, w);
-    if (w.count) pins.record(w.span(), now);
+    if (w.count()) pins.record(w.span(), now);
   };
 
   auto t0 = std::chrono::steady_clock::now();

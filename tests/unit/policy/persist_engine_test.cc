@@ -282,9 +282,9 @@ TEST_CASE("An application session cookie is learned from the response and routes
   rf.served = "s3";
   rf.app_cookie = "A1B2C3D4E5";
   const ResponseOutcome out = fx.learn(rf, *v, kNow);
-  REQUIRE(out.writes.count == 1);
-  CHECK(out.writes.items[0].key.kind == static_cast<std::uint8_t>(IdentityKind::AppCookie));
-  CHECK(out.writes.items[0].type == PinWrite::Type::New);
+  REQUIRE(out.writes.count() == 1);
+  CHECK(out.writes[0].key.kind == static_cast<std::uint8_t>(IdentityKind::AppCookie));
+  CHECK(out.writes[0].type == PinWrite::Type::New);
   ClientFacts f;
   f.source = Bytes(kHome, 4);
   f.app_cookie = "A1B2C3D4E5";
@@ -306,7 +306,7 @@ TEST_CASE("When HAProxy serves elsewhere than the agent said, the table follows"
   std::vector<std::uint8_t> key(d.identity.key.begin(), d.identity.key.end());
   rf.key = Bytes(key.data(), key.size());
   const ResponseOutcome out = fx.learn(rf, *v, kNow);
-  CHECK(out.writes.count == 1);
+  CHECK(out.writes.count() == 1);
   CHECK(fx.counters.followed_redispatch == 1);
   CHECK(name_of(*v, fx.decide(*v, tci("203.0.113.77"))) == other);
 }
@@ -330,7 +330,7 @@ TEST_CASE("A move seen only on the response (fast path: the agent was not asked)
   rf.kind = id.kind;
   rf.key = id.key;
   const ResponseOutcome out = fx.learn(rf, *v, kNow);
-  CHECK(out.writes.count == 1);
+  CHECK(out.writes.count() == 1);
   CHECK(name_of(*v, fx.decide(*v, tci("203.0.113.78"))) == other);
   // From outside the CDN ranges the header is not believed, exactly as on the request.
   ClientFacts spoofed = tci("203.0.113.78");
@@ -381,9 +381,9 @@ TEST_CASE("The shared store's pin is merged by version and age, or wins outright
   PinWrites w;
   const RequestDecision kept = fx.engine->decide(s, with_shared(fx, s, winner, false), *v, kNow, fx.counters, w);
   CHECK(name_of(*v, kept) == name_of(*v, mine));
-  REQUIRE(w.count == 1);  // offered to the table anyway, which keeps ours by the same rule
-  CHECK(w.items[0].type == PinWrite::Type::Adopt);
-  CHECK_FALSE(w.items[0].authoritative);
+  REQUIRE(w.count() == 1);  // offered to the table anyway, which keeps ours by the same rule
+  CHECK(w[0].type == PinWrite::Type::Adopt);
+  CHECK_FALSE(w[0].authoritative);
   fx.pins.record(w.span(), kNow);
   CHECK(name_of(*v, fx.decide(*v, tci("203.0.113.90"), kNow)) == name_of(*v, mine));
 
@@ -392,8 +392,8 @@ TEST_CASE("The shared store's pin is merged by version and age, or wins outright
   CHECK(name_of(*v, replaced) == other);
   CHECK(replaced.reason == PinReason::ClientIp);
   CHECK_FALSE(replaced.refresh_due);  // it came from the store: nothing to write back
-  REQUIRE(w2.count == 1);
-  CHECK(w2.items[0].authoritative);
+  REQUIRE(w2.count() == 1);
+  CHECK(w2[0].authoritative);
   fx.pins.record(w2.span(), kNow);
   CHECK(name_of(*v, fx.decide(*v, tci("203.0.113.90"), kNow)) == other);
 }
@@ -414,9 +414,9 @@ TEST_CASE("A shared pin whose server cannot take the client is adopted, then the
   CHECK(d.reason == PinReason::Moved);
   CHECK(name_of(*v, d) != "s3");
   CHECK(d.version == 5);  // the move outranks the adopted pin everywhere
-  REQUIRE(w.count == 2);
-  CHECK(w.items[0].type == PinWrite::Type::Adopt);
-  CHECK(w.items[1].type == PinWrite::Type::Move);
+  REQUIRE(w.count() == 2);
+  CHECK(w[0].type == PinWrite::Type::Adopt);
+  CHECK(w[1].type == PinWrite::Type::Move);
   fx.pins.record(w.span(), kNow);
   const std::optional<StickyEntry> e = fx.pins.peek(s.query.key, kNow);
   REQUIRE(e);
@@ -426,7 +426,7 @@ TEST_CASE("A shared pin whose server cannot take the client is adopted, then the
   const RequestStart s2 = fx.engine->start(tci("203.0.113.92"), *v, kNow, fx.key, fx.counters);
   PinWrites w3;
   CHECK(fx.engine->decide(s2, with_shared(fx, s2, theirs, false), *v, kNow, fx.counters, w3).reason == PinReason::New);
-  CHECK(w3.count == 1);
+  CHECK(w3.count() == 1);
 }
 
 TEST_CASE("The longest app cookie the resolver accepts is pinned; one byte more is refused and counted",
