@@ -35,14 +35,15 @@ def ever_new(base_octets=(100, 64)):
 
 class Load:
     def __init__(self, port, threads=4, rate=100.0, duration=20.0, client_of=None, host="127.0.0.1",
-                 timeout=10.0):
+                 timeout=10.0, max_duration=600.0):
         self.port, self.host, self.timeout = port, host, timeout
         self.period = threads / rate
         self.client_of = client_of or returning(64)
         self.records = []  # (sent, latency, outcome, client, server, reason, err)
         self.retried = 0
         self.lock = threading.Lock()
-        self.stop_at = time.monotonic() + min(duration, 600.0)
+        # A bound whatever the caller asks (10 min for the tests); the soak sets its own.
+        self.stop_at = time.monotonic() + min(duration, max_duration)
         self.halt = threading.Event()
         self.threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(threads)]
         for t in self.threads:

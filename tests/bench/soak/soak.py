@@ -73,8 +73,9 @@ def main():
                 return c
             with seen_lock:
                 return seen[(t * 7919 + n) % len(seen)] if seen else fresh(t, n)
+        # Bounded by the run's own length (steady_load's default bound is 10 minutes).
         load = steady_load.Load(port, threads=args.threads, rate=args.rate, duration=minutes * 60 + 5,
-                                client_of=client_of)
+                                max_duration=minutes * 60 + 5, client_of=client_of)
         print(" min  phase      requests failed no-agent  p50ms  p99ms   RSS MB  fds  table/capacity  evicted "
               "expired  queue  redis keys")
         rows, last = [], 0
