@@ -218,6 +218,26 @@ std::map<std::string, AdminApi::PinStats, std::less<>> AdminApi::pin_stats(
   return out;
 }
 
+void AdminApi::write_pins_and_servers(Json& j, int backend, const std::string& name, std::int64_t now_ms,
+                                      std::int64_t active_ms) {
+  std::map<std::string, std::uint64_t> by_kind;
+  const auto stats = pin_stats(backend, now_ms, active_ms, &by_kind);
+  const model::ServerSetPtr set = store_.servers(name);
+  j.key("pins_by_reason").begin_object();
+  for (const auto& [reason, n] : by_kind) j.field(reason, n);
+  j.end_object();
+  j.key("servers").begin_array();
+  if (set)
+    for (const model::Server& s : set->servers) {
+      auto it = stats.find(s.name);
+      write_server_stats(j, &s, s.name, it == stats.end() ? nullptr : &it->second);
+    }
+  // Pins to servers HAProxy no longer lists: they move at the clients' next requests.
+  for (const auto& [server, st] : stats)
+    if (!set || set->find(server) < 0) write_server_stats(j, nullptr, server, &st);
+  j.end_array();
+}
+
 io::HttpResponse AdminApi::backends(const Query& q) {
   std::int64_t active_ms = 0;
   if (auto e = active_window(q, active_ms)) return *e;
@@ -233,28 +253,14 @@ io::HttpResponse AdminApi::backends(const Query& q) {
   j.key("backends").begin_array();
   for (std::size_t i = 0; i < store_.backend_count(); ++i) {
     const BackendInfo info = store_.backend(static_cast<int>(i));
-    std::map<std::string, std::uint64_t> by_kind;
-    const auto stats = pin_stats(static_cast<int>(i), now, active_ms, &by_kind);
-    const model::ServerSetPtr set = store_.servers(info.name);
     j.begin_object()
         .field("name", info.name)
         .field("ttl_ms", info.ttl_ms)
         .field("entries", info.entries)
         .field("capacity", info.capacity)
         .field("issues_cookie", info.issues_cookie);
-    j.key("pins_by_reason").begin_object();
-    for (const auto& [reason, n] : by_kind) j.field(reason, n);
+    write_pins_and_servers(j, static_cast<int>(i), info.name, now, active_ms);
     j.end_object();
-    j.key("servers").begin_array();
-    if (set)
-      for (const model::Server& s : set->servers) {
-        auto it = stats.find(s.name);
-        write_server_stats(j, &s, s.name, it == stats.end() ? nullptr : &it->second);
-      }
-    // Pins to servers HAProxy no longer lists: they move at the clients' next requests.
-    for (const auto& [name, st] : stats)
-      if (!set || set->find(name) < 0) write_server_stats(j, nullptr, name, &st);
-    j.end_array().end_object();
   }
   j.end_array();
   j.key("hsaf").begin_array();
@@ -270,9 +276,6 @@ io::HttpResponse AdminApi::backend(const Route& r, const Query& q) {
   if (auto e = active_window(q, active_ms)) return *e;
   const std::int64_t now = options_.now_ms();
   const BackendInfo info = store_.backend(index);
-  std::map<std::string, std::uint64_t> by_kind;
-  const auto stats = pin_stats(index, now, active_ms, &by_kind);
-  const model::ServerSetPtr set = store_.servers(info.name);
   Json j;
   j.begin_object()
       .field("name", info.name)
@@ -281,18 +284,8 @@ io::HttpResponse AdminApi::backend(const Route& r, const Query& q) {
       .field("ttl_ms", info.ttl_ms)
       .field("entries", info.entries)
       .field("capacity", info.capacity);
-  j.key("pins_by_reason").begin_object();
-  for (const auto& [reason, n] : by_kind) j.field(reason, n);
+  write_pins_and_servers(j, index, info.name, now, active_ms);
   j.end_object();
-  j.key("servers").begin_array();
-  if (set)
-    for (const model::Server& s : set->servers) {
-      auto it = stats.find(s.name);
-      write_server_stats(j, &s, s.name, it == stats.end() ? nullptr : &it->second);
-    }
-  for (const auto& [name, st] : stats)
-    if (!set || set->find(name) < 0) write_server_stats(j, nullptr, name, &st);
-  j.end_array().end_object();
   return json_ok(j.take());
 }
 

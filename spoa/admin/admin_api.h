@@ -10,6 +10,7 @@
 #include <map>
 #include <string>
 
+#include "admin/json.h"
 #include "admin/request.h"
 #include "admin/store_adapter.h"
 #include "io/http_listener.h"
@@ -44,6 +45,9 @@ class AdminApi {
   };
   std::map<std::string, PinStats, std::less<>> pin_stats(int backend, std::int64_t now_ms, std::int64_t active_ms,
                                                           std::map<std::string, std::uint64_t>* by_kind) const;
+  // A backend's pins by reason and its servers' stats, as the backends and backend calls show them.
+  void write_pins_and_servers(Json& j, int backend, const std::string& name, std::int64_t now_ms,
+                              std::int64_t active_ms);
 
   io::HttpResponse backends(const Query& q);
   io::HttpResponse backend(const Route& r, const Query& q);
