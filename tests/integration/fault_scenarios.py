@@ -20,7 +20,7 @@ import steady_load
 from harness import (CONF_DIR, HAPROXY_BIN, Stack, agent_metrics, free_port, runtime_api, wait_port,
                      wait_until)
 from persist_stack import ERR_HEADER, start_persist, wait_reason
-from shared_stack import redis_cli, redis_section
+from shared_stack import redis_cli, redis_section, start_redis_conf
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ENGINE_RE = re.compile(r'^sticky_haproxy_engine_connections\{engine_id="([^"]*)"\}$')
@@ -206,20 +206,6 @@ def redis_fault(kind="kill", pre=3.0, post=4.0, down=2.0, rate=100.0, threads=4)
 
 
 # -- Sentinel failover --------------------------------------------------------------------------
-
-def start_redis_conf(stack, name, conf, sentinel=False):
-    """A redis-server (or a sentinel) on a free port with its own directory and config file."""
-    port = free_port()
-    d = os.path.join(stack.dir, name)
-    os.mkdir(d)
-    path = os.path.join(d, "redis.conf")
-    with open(path, "w") as f:
-        f.write(f"port {port}\nbind 127.0.0.1\ndir {d}\nlogfile {d}/log.txt\n{conf}\n")
-    p = stack.start(name, ["redis-server", path] + (["--sentinel"] if sentinel else []))
-    p.port = port
-    wait_port(port)
-    return p
-
 
 def sentinel_failover(pre=3.0, post=4.0, rate=100.0, threads=4, master_name="sticky-fault"):
     """A master + replica + one sentinel (quorum 1, down-after 1 s); the agent finds the master

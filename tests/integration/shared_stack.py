@@ -5,7 +5,7 @@ import os
 import subprocess
 import time
 
-from harness import CONF_DIR, Http, Stack, agent_metrics  # noqa: F401 (agent_metrics: re-exported)
+from harness import CONF_DIR, REDIS_BIN, Http, Stack, agent_metrics, free_port, wait_port  # noqa: F401 (agent_metrics: re-exported)
 from persist_stack import start_persist, wait_reason
 
 EDGES = "127.0.0.0/8\n"
@@ -47,6 +47,20 @@ def haproxy_cfg_reporting_spoe_errors(stack):
     assert anchor in text
     header = "    http-response set-header X-Sticky-Err %[var(txn.stk.err)] if { var(txn.stk.err) -m found }\n"
     return stack.write("haproxy-spoe-errors.cfg", text.replace(anchor, header + anchor))
+
+
+def start_redis_conf(stack, name, conf, sentinel=False):
+    """A redis-server (or a sentinel) on a free port with its own directory and config file."""
+    port = free_port()
+    d = os.path.join(stack.dir, name)
+    os.mkdir(d)
+    path = os.path.join(d, "redis.conf")
+    with open(path, "w") as f:
+        f.write(f"port {port}\nbind 127.0.0.1\ndir {d}\nlogfile {d}/log.txt\n{conf}\n")
+    p = stack.start(name, [REDIS_BIN, path] + (["--sentinel"] if sentinel else []))
+    p.port = port
+    wait_port(port)
+    return p
 
 
 def redis_section(port, node):

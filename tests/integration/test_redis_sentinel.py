@@ -1,16 +1,15 @@
 """Two HAProxy nodes sharing pins through a Sentinel-managed Redis (master + replica + one sentinel):
 the master is SIGKILLed in the middle of traffic; no request fails, and pins from before, during and
 after the failover are served by both nodes."""
-import os
 import shutil
 import signal
 import time
 import unittest
 
-from harness import REDIS_BIN, Stack, free_port, runtime_api, wait_port, wait_until
+from harness import Stack, free_port, runtime_api, wait_until
 from persist_stack import start_persist, wait_reason
 from shared_stack import (DecisionLog, Node, agent_metrics, ask, count_keys, haproxy_cfg_reporting_spoe_errors, redis_cli,
-                          redis_section)
+                          redis_section, start_redis_conf)
 
 MASTER_NAME = "sticky-it"
 class SentinelNode(Node):
@@ -45,18 +44,7 @@ class SentinelNode(Node):
 
 class SentinelFailover(DecisionLog, unittest.TestCase):
     def start_redis(self, name, conf, sentinel=False):
-        """A redis-server (or sentinel) on a free port with its own directory and config file."""
-        port = free_port()
-        d = os.path.join(self.redis_stack.dir, name)
-        os.mkdir(d)
-        path = os.path.join(d, "redis.conf")
-        with open(path, "w") as f:
-            f.write(f"port {port}\nbind 127.0.0.1\ndir {d}\nlogfile {d}/log.txt\n{conf}\n")
-        argv = [REDIS_BIN, path] + (["--sentinel"] if sentinel else [])
-        p = self.redis_stack.start(name, argv)
-        p.port = port
-        wait_port(port)
-        return p
+        return start_redis_conf(self.redis_stack, name, conf, sentinel)
 
     def setUp(self):
         if not shutil.which("redis-cli"):
