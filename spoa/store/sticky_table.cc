@@ -300,7 +300,8 @@ struct alignas(64) StickyTable::Shard {
 // The sweep's position: a shard index over all partitions and a record index in that shard.
 struct StickyTable::SweepState {
   std::mutex mu;  // one sweeper at a time; request paths never take it
-  std::uint32_t shard = 0;
+  std::uint32_t part = 0;   // partition index
+  std::uint32_t shard = 0;  // shard index within it
   std::size_t record = 0;
   std::atomic<std::uint32_t> last_tick_s{0};
 };
@@ -317,49 +318,65 @@ bool remote_usable(const StickyEntry& remote, std::int64_t now_ms) {
 }
 
 StickyTable::StickyTable(StickyTableOptions options) {
-  std::uint32_t max_shards = 1;
-  while (max_shards < options.shards && max_shards < (1U << 16)) max_shards <<= 1;
+  while (max_shards_ < options.shards && max_shards_ < (1U << 16)) max_shards_ <<= 1;
+  parts_ = std::make_unique<std::unique_ptr<Partition>[]>(kMaxPartitions);
+  part_of_backend_ = std::make_unique<std::atomic<std::uint16_t>[]>(kMaxStickyBackendIds);
+  for (std::size_t b = 0; b < kMaxStickyBackendIds; ++b) part_of_backend_[b].store(0, std::memory_order_relaxed);
   // Partition 0 is shared by every backend without a capacity of its own.
-  std::vector<std::size_t> caps{std::max<std::size_t>(options.capacity, 1)};
-  for (std::size_t b = 0; b < options.backend_capacity.size() && b <= 0xFFFF; ++b) {
-    if (options.backend_capacity[b] == 0) continue;
-    part_of_backend_.resize(b + 1, 0);
-    part_of_backend_[b] = static_cast<std::uint16_t>(caps.size());
-    caps.push_back(options.backend_capacity[b]);
-  }
-  std::vector<std::uint32_t> counts;
-  std::uint32_t total = 0;
-  for (const std::size_t cap : caps) {
-    std::uint32_t n = 1;
-    while (n < max_shards && cap / (2 * n) >= kMinShardEntries) n <<= 1;
-    while ((cap + n - 1) / n > kMaxShardCapacity && n < (1U << 16)) n <<= 1;
-    Partition p;
-    p.first = total;
-    p.mask = n - 1;
-    p.capacity = std::min(cap, std::size_t{n} * kMaxShardCapacity);
-    parts_.push_back(p);
-    counts.push_back(n);
-    total += n;
-    total_capacity_ += p.capacity;
-  }
-  shard_count_ = total;
-  shards_ = std::make_unique<Shard[]>(total);
-  for (std::size_t k = 0; k < parts_.size(); ++k) {
-    const Partition& p = parts_[k];
-    const std::size_t base = p.capacity / counts[k];
-    const std::size_t extra = p.capacity % counts[k];
-    // Exact split: the shard capacities add up to the partition's capacity.
-    for (std::uint32_t j = 0; j < counts[k]; ++j) shards_[p.first + j].init(base + (j < extra ? 1 : 0));
-  }
+  parts_[0] = make_partition(std::max<std::size_t>(options.capacity, 1));
+  shard_count_.store(parts_[0]->mask + 1, std::memory_order_relaxed);
+  total_capacity_.store(parts_[0]->capacity, std::memory_order_relaxed);
+  part_count_.store(1, std::memory_order_release);
+  for (std::size_t b = 0; b < options.backend_capacity.size() && b < kMaxStickyBackendIds; ++b)
+    if (options.backend_capacity[b] != 0) add_partition(static_cast<std::uint16_t>(b), options.backend_capacity[b]);
   sweep_ = std::make_unique<SweepState>();
 }
 
 StickyTable::~StickyTable() = default;
 
+std::unique_ptr<StickyTable::Partition> StickyTable::make_partition(std::size_t cap) const {
+  std::uint32_t n = 1;
+  while (n < max_shards_ && cap / (2 * n) >= kMinShardEntries) n <<= 1;
+  while ((cap + n - 1) / n > kMaxShardCapacity && n < (1U << 16)) n <<= 1;
+  auto p = std::make_unique<Partition>();
+  p->mask = n - 1;
+  p->capacity = std::min(cap, std::size_t{n} * kMaxShardCapacity);
+  p->shards = std::make_unique<Shard[]>(n);
+  const std::size_t base = p->capacity / n;
+  const std::size_t extra = p->capacity % n;
+  // Exact split: the shard capacities add up to the partition's capacity.
+  for (std::uint32_t j = 0; j < n; ++j) p->shards[j].init(base + (j < extra ? 1 : 0));
+  return p;
+}
+
+bool StickyTable::add_partition(std::uint16_t backend, std::size_t capacity) {
+  if (backend >= kMaxStickyBackendIds || capacity == 0) return false;
+  std::lock_guard<std::mutex> layout(layout_mu_);
+  if (part_of_backend_[backend].load(std::memory_order_relaxed) != 0) return false;
+  const std::uint32_t index = part_count_.load(std::memory_order_relaxed);
+  if (index >= kMaxPartitions) return false;
+  parts_[index] = make_partition(capacity);
+  shard_count_.fetch_add(parts_[index]->mask + 1, std::memory_order_relaxed);
+  total_capacity_.fetch_add(parts_[index]->capacity, std::memory_order_relaxed);
+  // The partition is complete before either store makes it reachable (release; readers acquire).
+  part_count_.store(index + 1, std::memory_order_release);
+  part_of_backend_[backend].store(static_cast<std::uint16_t>(index), std::memory_order_release);
+  return true;
+}
+
+template <typename Fn>
+void StickyTable::for_each_shard(Fn&& fn) const {
+  const std::uint32_t n = partitions();
+  for (std::uint32_t k = 0; k < n; ++k) {
+    const Partition& p = *parts_[k];
+    for (std::uint32_t j = 0; j <= p.mask; ++j) fn(p.shards[j]);
+  }
+}
+
 StickyTable::Shard& StickyTable::shard_for(const StickyKey& key, std::uint64_t hash) const {
   // Bits 40.. pick the shard; the low 32 bits pick the bucket, so the two stay independent.
   const Partition& p = partition_for(key.backend);
-  return shards_[p.first + ((hash >> 40) & p.mask)];
+  return p.shards[(hash >> 40) & p.mask];
 }
 
 std::optional<StickyEntry> StickyTable::lookup(const StickyKey& key, std::int64_t now_ms) {
@@ -558,8 +575,7 @@ bool StickyTable::mark_synced(const StickyKey& key, std::int64_t now_ms) {
 std::size_t StickyTable::sweep_expired(std::int64_t now_ms) {
   const std::uint32_t now_s = to_sec(now_ms);
   std::size_t removed = 0;
-  for (std::uint32_t k = 0; k < shard_count_; ++k) {
-    Shard& sh = shards_[k];
+  for_each_shard([&](Shard& sh) {
     std::lock_guard lock(sh.mu);
     for (std::size_t i = 0; i < sh.slots.size(); ++i) {
       const Slot& s = sh.slots[i];
@@ -569,7 +585,7 @@ std::size_t StickyTable::sweep_expired(std::int64_t now_ms) {
         ++removed;
       }
     }
-  }
+  });
   return removed;
 }
 
@@ -580,8 +596,12 @@ std::size_t StickyTable::sweep_step(std::int64_t now_ms, std::size_t max_records
   std::size_t removed = 0;
   std::size_t budget = max_records;
   // Every shard is visited at most once more than a full pass needs, so an empty table ends fast.
-  for (std::uint32_t visits = 0; budget > 0 && visits <= shard_count_;) {
-    Shard& sh = shards_[sweep_->shard];
+  const std::uint32_t parts = partitions();
+  const std::uint32_t shards = shard_count();
+  if (sweep_->part >= parts) sweep_->part = 0;
+  for (std::uint32_t visits = 0; budget > 0 && visits <= shards;) {
+    const Partition& p = *parts_[sweep_->part];
+    Shard& sh = p.shards[sweep_->shard];
     bool shard_done = false;
     {
       std::lock_guard lock(sh.mu);
@@ -601,7 +621,12 @@ std::size_t StickyTable::sweep_step(std::int64_t now_ms, std::size_t max_records
     }
     if (shard_done) {
       sweep_->record = 0;
-      sweep_->shard = sweep_->shard + 1 == shard_count_ ? 0 : sweep_->shard + 1;
+      if (sweep_->shard < p.mask) {
+        ++sweep_->shard;
+      } else {
+        sweep_->shard = 0;
+        sweep_->part = sweep_->part + 1 == parts ? 0 : sweep_->part + 1;
+      }
       ++visits;
     }
   }
@@ -616,10 +641,10 @@ std::size_t StickyTable::sweep_tick(std::int64_t now_ms) {
   } while (!sweep_->last_tick_s.compare_exchange_weak(last, now_s, std::memory_order_relaxed));
   // Records in use (one short lock per shard, once a second): the pace follows the table's size.
   std::size_t records = 0;
-  for (std::uint32_t k = 0; k < shard_count_; ++k) {
-    std::lock_guard lock(shards_[k].mu);
-    records += shards_[k].slots.size();
-  }
+  for_each_shard([&records](Shard& sh) {
+    std::lock_guard lock(sh.mu);
+    records += sh.slots.size();
+  });
   const std::uint64_t elapsed = last == 0 ? 1 : std::min<std::uint64_t>(now_s - last, kStickySweepPeriodSec);
   const std::size_t budget = std::max<std::size_t>(
       kStickySweepChunk, (records * elapsed + kStickySweepPeriodSec - 1) / kStickySweepPeriodSec);
@@ -639,8 +664,8 @@ std::size_t StickyTable::visit_backend(std::uint16_t backend, const Visitor& fn)
   std::string keys;
   const Partition& p = partition_for(backend);
   std::size_t n = 0;
-  for (std::uint32_t k = p.first; k <= p.first + p.mask; ++k) {
-    const Shard& sh = shards_[k];
+  for (std::uint32_t k = 0; k <= p.mask; ++k) {
+    const Shard& sh = p.shards[k];
     rows.clear();
     keys.clear();
     {
@@ -660,8 +685,8 @@ std::size_t StickyTable::visit_backend(std::uint16_t backend, const Visitor& fn)
 std::size_t StickyTable::erase_backend(std::uint16_t backend) {
   const Partition& p = partition_for(backend);
   std::size_t n = 0;
-  for (std::uint32_t k = p.first; k <= p.first + p.mask; ++k) {
-    Shard& sh = shards_[k];
+  for (std::uint32_t k = 0; k <= p.mask; ++k) {
+    Shard& sh = p.shards[k];
     std::lock_guard lock(sh.mu);
     for (std::size_t i = 0; i < sh.slots.size(); ++i) {
       if (sh.slots[i].key_len == 0 || sh.slots[i].backend != backend) continue;
@@ -675,12 +700,11 @@ std::size_t StickyTable::erase_backend(std::uint16_t backend) {
 
 std::vector<std::uint64_t> StickyTable::entries_per_server() const {
   std::vector<std::uint64_t> out;
-  for (std::uint32_t k = 0; k < shard_count_; ++k) {
-    const Shard& sh = shards_[k];
+  for_each_shard([&out](const Shard& sh) {
     std::lock_guard lock(sh.mu);
     if (out.size() < sh.per_server.size()) out.resize(sh.per_server.size(), 0);
     for (std::size_t id = 0; id < sh.per_server.size(); ++id) out[id] += sh.per_server[id];
-  }
+  });
   // Trailing zeros carry no information and would make the result depend on history.
   while (!out.empty() && out.back() == 0) out.pop_back();
   return out;
@@ -688,20 +712,19 @@ std::vector<std::uint64_t> StickyTable::entries_per_server() const {
 
 std::uint64_t StickyTable::entries_for_server(std::uint32_t server_id) const {
   std::uint64_t n = 0;
-  for (std::uint32_t k = 0; k < shard_count_; ++k) {
-    const Shard& sh = shards_[k];
+  for_each_shard([&n, server_id](const Shard& sh) {
     std::lock_guard lock(sh.mu);
     if (server_id < sh.per_server.size()) n += sh.per_server[server_id];
-  }
+  });
   return n;
 }
 
 std::size_t StickyTable::size() const {
   std::size_t n = 0;
-  for (std::uint32_t k = 0; k < shard_count_; ++k) {
-    std::lock_guard lock(shards_[k].mu);
-    n += shards_[k].count;
-  }
+  for_each_shard([&n](const Shard& sh) {
+    std::lock_guard lock(sh.mu);
+    n += sh.count;
+  });
   return n;
 }
 
@@ -709,7 +732,7 @@ std::size_t StickyTable::size_for_backend(std::uint16_t backend) const {
   const Partition& p = partition_for(backend);
   std::size_t n = 0;
   for (std::uint32_t k = 0; k <= p.mask; ++k) {
-    const Shard& sh = shards_[p.first + k];
+    const Shard& sh = p.shards[k];
     std::lock_guard lock(sh.mu);
     n += sh.count;
   }
@@ -718,20 +741,21 @@ std::size_t StickyTable::size_for_backend(std::uint16_t backend) const {
 
 StickyTableCounters StickyTable::counters() const {
   StickyTableCounters t;
-  for (std::uint32_t k = 0; k < shard_count_; ++k) {
-    const Shard& sh = shards_[k];
+  for_each_shard([&t](const Shard& sh) {
     std::lock_guard lock(sh.mu);
     add_fields(t, sh.counters, kStickyTableCounterFields);
-  }
+  });
   return t;
 }
 
 StickyTableMemory StickyTable::memory() const {
   StickyTableMemory m;
-  m.used_bytes = sizeof(*this);
-  m.reserved_bytes = sizeof(*this);
-  for (std::uint32_t k = 0; k < shard_count_; ++k) {
-    const Shard& sh = shards_[k];
+  // The fixed maps from backend id to partition count too (about 40 KiB, whatever the size).
+  const std::size_t maps = kMaxPartitions * sizeof(std::unique_ptr<Partition>) +
+                           kMaxStickyBackendIds * sizeof(std::atomic<std::uint16_t>);
+  m.used_bytes = sizeof(*this) + maps;
+  m.reserved_bytes = sizeof(*this) + maps;
+  for_each_shard([&m](const Shard& sh) {
     std::lock_guard lock(sh.mu);
     const std::size_t common = sizeof(Shard) + sh.buckets.size() * sizeof(std::uint32_t) + sh.arena.bytes() +
                                sh.per_server.capacity() * sizeof(std::uint32_t);
@@ -739,7 +763,7 @@ StickyTableMemory StickyTable::memory() const {
     m.key_bytes += sh.key_bytes;
     m.used_bytes += common + sh.slots.size() * sizeof(Slot);
     m.reserved_bytes += common + sh.slots.capacity() * sizeof(Slot);
-  }
+  });
   return m;
 }
 

@@ -1,10 +1,12 @@
 // In-process sticky table: (backend, identity kind, key bytes) -> server id with sliding TTL, bounded size.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -14,6 +16,10 @@
 namespace sticky::store {
 
 inline constexpr std::size_t kMaxStickyKeyBytes = 255;
+// Backend ids with a partition of their own are below this bound (ids at or above it share
+// partition 0): a fixed array maps ids to partitions, so the lookup never takes a lock and a
+// partition added later (a config reload) is published with one atomic store.
+inline constexpr std::uint16_t kMaxStickyBackendIds = 4096;
 // Server ids come from ServerRegistry, which hands them out densely from 0; the bound keeps a
 // corrupt id from making the per-server counters allocate gigabytes.
 inline constexpr std::uint32_t kMaxStickyServerId = (1U << 20) - 1;
@@ -109,8 +115,9 @@ struct StickyTableOptions {
   // Entries for backends without an entry in backend_capacity (all of them when it is empty).
   std::size_t capacity = 1 << 20;
   std::uint32_t shards = 64;  // most shards per partition: a power of two, 1..65536 (see below)
-  // backend_capacity[b] > 0 gives backend id b a partition of its own holding at most that many
-  // entries: backends never evict each other's entries. 0 = the shared partition.
+  // backend_capacity[b] > 0 gives backend id b (below kMaxStickyBackendIds) a partition of its own
+  // holding at most that many entries: backends never evict each other's entries. 0 = the shared
+  // partition. add_partition() gives one to a backend later.
   std::vector<std::size_t> backend_capacity = {};
 };
 
@@ -207,10 +214,21 @@ class StickyTable {
   std::size_t size() const;
   // Entries of one backend's partition (the shared one if the backend has none of its own).
   std::size_t size_for_backend(std::uint16_t backend) const;
-  std::size_t capacity() const { return total_capacity_; }
+  std::size_t capacity() const { return total_capacity_.load(std::memory_order_relaxed); }
   // The bound of the partition the backend's keys go to.
   std::size_t capacity_for_backend(std::uint16_t backend) const { return partition_for(backend).capacity; }
-  std::uint32_t shard_count() const { return shard_count_; }
+  std::uint32_t shard_count() const { return shard_count_.load(std::memory_order_relaxed); }
+
+  // Gives `backend` a partition of its own of `capacity` entries while the table is in use (a
+  // backend added by a config reload; any thread). The partition is built whole, then published
+  // with one atomic store, so concurrent requests see either no partition (the shared one, where
+  // this id has no entries) or the new one; a partition is never replaced or freed while the
+  // table lives. False, changing nothing, when the backend already has a partition of its own
+  // (whatever its capacity), or its id is at or above kMaxStickyBackendIds, or capacity is 0.
+  bool add_partition(std::uint16_t backend, std::size_t capacity);
+  bool has_own_partition(std::uint16_t backend) const {
+    return backend < kMaxStickyBackendIds && part_of_backend_[backend].load(std::memory_order_acquire) != 0;
+  }
   StickyTableCounters counters() const;
   StickyTableMemory memory() const;
 
@@ -219,20 +237,33 @@ class StickyTable {
 
  private:
   struct Partition {
-    std::uint32_t first = 0;  // index of its first shard in shards_
-    std::uint32_t mask = 0;   // shard count - 1
+    std::unique_ptr<Shard[]> shards;
+    std::uint32_t mask = 0;  // shard count - 1
     std::size_t capacity = 0;
   };
+  static constexpr std::size_t kMaxPartitions = std::size_t{kMaxStickyBackendIds} + 1;  // [0] is shared
+
   const Partition& partition_for(std::uint16_t backend) const {
-    return parts_[backend < part_of_backend_.size() ? part_of_backend_[backend] : 0];
+    const std::uint16_t i =
+        backend < kMaxStickyBackendIds ? part_of_backend_[backend].load(std::memory_order_acquire) : 0;
+    return *parts_[i];
   }
   Shard& shard_for(const StickyKey& key, std::uint64_t hash) const;
+  // A partition of `capacity` entries: at most max_shards_ shards, none smaller than needed.
+  std::unique_ptr<Partition> make_partition(std::size_t capacity) const;
+  // Partitions published so far (acquire: their contents are complete).
+  std::uint32_t partitions() const { return part_count_.load(std::memory_order_acquire); }
+  // Every shard of every partition, in partition order; `fn(Shard&)`.
+  template <typename Fn>
+  void for_each_shard(Fn&& fn) const;
 
-  std::uint32_t shard_count_ = 1;
-  std::size_t total_capacity_ = 0;
-  std::unique_ptr<Shard[]> shards_;
-  std::vector<Partition> parts_;                // [0] is the shared partition
-  std::vector<std::uint16_t> part_of_backend_;  // backend id -> index in parts_
+  std::uint32_t max_shards_ = 1;
+  std::atomic<std::uint32_t> shard_count_{0};
+  std::atomic<std::size_t> total_capacity_{0};
+  std::unique_ptr<std::unique_ptr<Partition>[]> parts_;                 // kMaxPartitions slots
+  std::atomic<std::uint32_t> part_count_{0};                           // slots filled
+  std::unique_ptr<std::atomic<std::uint16_t>[]> part_of_backend_;      // backend id -> parts_ index
+  std::mutex layout_mu_;                                               // add_partition, one at a time
   std::unique_ptr<SweepState> sweep_;           // the incremental sweep's position and pace
 };
 

@@ -613,3 +613,64 @@ TEST_CASE("a backend's entries can be walked and cleared without touching anothe
   REQUIRE(t.upsert(ipv4(0x0A000001, 0).view(), 1, kT0, kTtl).status == StickyStatus::Ok);
   CHECK(t.size_for_backend(0) == 51);
 }
+
+// ---- Partitions added while the table is in use (a config reload adds a backend) ----
+
+TEST_CASE("add_partition gives a new backend its own exact capacity, leaving other partitions untouched",
+          "[sticky_table]") {
+  StickyTable t(StickyTableOptions{1024, 64, {0, 60}});
+  for (std::uint32_t i = 0; i < 60; ++i) t.upsert(ipv4(i, 1).view(), 1, kT0, kTtl);
+  const std::size_t before = t.capacity();
+  CHECK_FALSE(t.has_own_partition(5));
+  REQUIRE(t.add_partition(5, 3000));
+  CHECK(t.has_own_partition(5));
+  CHECK(t.capacity_for_backend(5) == 3000);
+  CHECK(t.capacity() == before + 3000);
+  for (std::uint32_t i = 0; i < 5000; ++i) t.upsert(ipv4(i, 5).view(), 2, kT0 + kSec, kTtl);
+  CHECK(t.size_for_backend(5) == 3000);
+  CHECK(t.counters().evicted_capacity == 2000);
+  CHECK(t.size_for_backend(1) == 60);  // the old backend lost nothing
+  for (std::uint32_t i = 0; i < 60; ++i) CHECK(t.peek(ipv4(i, 1).view(), kT0 + kSec).has_value());
+  // The sweep walks the new partition too.
+  CHECK(t.sweep_expired(kT0 + kTtl + 10 * kSec) == 3060);
+  CHECK(t.size() == 0);
+}
+
+TEST_CASE("add_partition refuses a backend that has one, an id out of range and a zero capacity",
+          "[sticky_table]") {
+  StickyTable t(StickyTableOptions{1024, 64, {0, 60}});
+  CHECK_FALSE(t.add_partition(1, 500));  // already has its own: capacity stays
+  CHECK(t.capacity_for_backend(1) == 60);
+  CHECK_FALSE(t.add_partition(sticky::store::kMaxStickyBackendIds, 500));
+  CHECK_FALSE(t.add_partition(7, 0));
+  CHECK(t.capacity_for_backend(7) == 1024);  // still the shared partition
+  CHECK(t.add_partition(7, 500));
+  CHECK_FALSE(t.add_partition(7, 500));
+}
+
+TEST_CASE("add_partition while other threads write and sweep: nothing lost, counts exact", "[sticky_table]") {
+  StickyTable t(StickyTableOptions{1 << 14, 64, {0, 1 << 16}});
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint32_t> written{0}, refused{0};
+  std::thread writer([&] {  // Catch2 assertions are not thread-safe: count, check after the join
+    for (std::uint32_t i = 0; i < 20000 && !stop.load(); ++i) {
+      if (t.upsert(ipv4(i, 1).view(), i % 8, kT0, kTtl).status != StickyStatus::Ok) refused.fetch_add(1);
+      written.fetch_add(1);
+    }
+  });
+  std::thread sweeper([&] {
+    for (int n = 0; n < 2000 && !stop.load(); ++n) t.sweep_step(kT0, 256);
+  });
+  for (std::uint16_t b = 2; b < 40; ++b) {
+    REQUIRE(t.add_partition(b, 600));
+    for (std::uint32_t i = 0; i < 10; ++i) t.upsert(ipv4(i, b).view(), 1, kT0, kTtl);
+  }
+  writer.join();
+  stop.store(true);
+  sweeper.join();
+  CHECK(refused.load() == 0);
+  CHECK(t.size_for_backend(1) == written.load());
+  for (std::uint16_t b = 2; b < 40; ++b) CHECK(t.size_for_backend(b) == 10);
+  CHECK(t.size() == written.load() + 38 * 10);
+  CHECK(t.shard_count() >= 39);
+}
