@@ -21,7 +21,9 @@ namespace {
 
 constexpr std::int64_t kMinuteMs = 60 * 1000;
 
-io::HttpResponse json_ok(std::string body, int status = 200) {
+}  // namespace
+
+io::HttpResponse json_ok(std::string body, int status) {
   io::HttpResponse r;
   r.status = status;
   r.content_type = "application/json";
@@ -29,6 +31,8 @@ io::HttpResponse json_ok(std::string body, int status = 200) {
   r.body += '\n';
   return r;
 }
+
+namespace {
 
 std::string_view reason_of(policy::IdentityKind k) {
   using K = policy::IdentityKind;
@@ -91,6 +95,7 @@ AdminApi::AdminApi(StoreAdapter& store, AdminOptions options) : store_(store), o
 
 io::HttpReply AdminApi::handle(const io::HttpRequest& req) {
   io::HttpReply reply;
+  store_.refresh();  // one config generation for the whole request
   const Route route = route_request(req.method, req.path);
   // The page and /healthz carry no data: no token. Everything else needs it, even to learn
   // whether an endpoint exists.
@@ -163,6 +168,8 @@ io::HttpReply AdminApi::handle(const io::HttpRequest& req) {
     case RouteKind::Wait: return wait(route, q);
     case RouteKind::DryRun: reply.now = dry_run(q); break;
     case RouteKind::Hsaf: reply.now = hsaf_map(); break;
+    case RouteKind::Reload: reply.now = reload(caller); break;
+    case RouteKind::Config: reply.now = config_status(); break;
     default: reply.now = json_error(404, "no such endpoint"); break;
   }
   return reply;
@@ -524,6 +531,7 @@ io::HttpReply AdminApi::wait(const Route& r, const Query& q) {
   }
   reply.wait_s = wait_s;
   reply.later = [this, r, q, below](bool last) -> std::optional<io::HttpResponse> {
+    store_.refresh();  // a reload may have come since the last step: backends are found again by name
     bool done = false;
     io::HttpResponse now = server_status(r, q, &done, below);
     if (done || last || now.status != 200) return now;

@@ -60,6 +60,8 @@ class AdminApi {
   io::HttpReply wait(const Route& r, const Query& q);
   io::HttpResponse dry_run(const Query& q);
   io::HttpResponse hsaf_map();
+  io::HttpResponse reload(const Caller& c);  // admin_reload.cc
+  io::HttpResponse config_status();          // admin_reload.cc
 
   // Shared checks; each returns an error response or nothing.
   std::optional<io::HttpResponse> check_backend(const std::string& backend, int& index, bool persist_only) const;
@@ -74,5 +76,7 @@ class AdminApi {
 
 // A JSON error body: {"error": message}.
 io::HttpResponse json_error(int status, std::string_view message);
+// A JSON body with its status.
+io::HttpResponse json_ok(std::string body, int status = 200);
 
 }  // namespace sticky::admin

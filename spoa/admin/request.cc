@@ -100,6 +100,8 @@ std::string_view route_kind_name(RouteKind k) {
     case RouteKind::Wait: return "wait";
     case RouteKind::DryRun: return "dry_run";
     case RouteKind::Hsaf: return "hsaf";
+    case RouteKind::Reload: return "reload";
+    case RouteKind::Config: return "config";
   }
   return "?";
 }
@@ -129,6 +131,10 @@ Route route_request(std::string_view method, std::string_view path) {
     want(RouteKind::DryRun, "GET");
   } else if (top == "hsaf" && seg.size() == 3) {
     want(RouteKind::Hsaf, "GET");
+  } else if (top == "reload" && seg.size() == 3) {
+    want(RouteKind::Reload, "POST");
+  } else if (top == "config" && seg.size() == 3) {
+    want(RouteKind::Config, "GET");
   } else if (top == "backends") {
     if (seg.size() == 3) {
       want(RouteKind::Backends, "GET");

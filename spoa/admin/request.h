@@ -38,6 +38,8 @@ enum class RouteKind : std::uint8_t {
   Wait,          // GET /api/v1/backends/{b}/servers/{s}/wait?below=&timeout=
   DryRun,        // GET /api/v1/dryrun?backend=&server=&change=
   Hsaf,          // GET /api/v1/hsaf
+  Reload,        // POST /api/v1/reload: re-read the config file (like SIGHUP)
+  Config,        // GET /api/v1/config: generation, last reload, settings waiting for a restart
 };
 std::string_view route_kind_name(RouteKind k);
 

@@ -1,6 +1,7 @@
 // StoreAdapter over PersistRuntime, SharedStore, HsafRuntime and HealthPoller (see store_adapter.h).
 #include "admin/store_adapter.h"
 
+#include "agent/config_reload.h"
 #include "agent/hsaf_runtime.h"
 #include "agent/persist_runtime.h"
 #include "store/redis/shared_pins.h"
@@ -10,18 +11,25 @@ namespace sticky::admin {
 
 StoreAdapter::StoreAdapter(AdminSources sources) : sources_(std::move(sources)) {
   if (sources_.shared) redis_ = std::make_unique<RedisSync>(sources_.shared->options());
+  refresh();
 }
 
 StoreAdapter::~StoreAdapter() = default;
 
-std::size_t StoreAdapter::backend_count() const { return sources_.persist ? sources_.persist->size() : 0; }
-
-int StoreAdapter::find_backend(std::string_view name) const {
-  return sources_.persist ? sources_.persist->find(name) : -1;
+void StoreAdapter::refresh() {
+  backends_ = sources_.persist ? sources_.persist->current() : nullptr;
+  profiles_ = sources_.hsaf ? sources_.hsaf->current() : nullptr;
 }
 
+// Indices come from find_backend() or backend_count() of the same generation (refresh()).
+const agent::PersistBackend& StoreAdapter::persist_backend(int index) const { return backends_->backend(index); }
+
+std::size_t StoreAdapter::backend_count() const { return backends_ ? backends_->size() : 0; }
+
+int StoreAdapter::find_backend(std::string_view name) const { return backends_ ? backends_->find(name) : -1; }
+
 BackendInfo StoreAdapter::backend(int index) const {
-  auto& b = sources_.persist->backend(index);
+  auto& b = persist_backend(index);
   const auto& o = b.engine->options();
   BackendInfo info;
   info.name = o.name;
@@ -47,7 +55,7 @@ bool StoreAdapter::view_is_live() const {
 
 std::size_t StoreAdapter::visit(int backend, const PinVisitor& fn) const {
   auto& rt = *sources_.persist;
-  const auto id = rt.backend(backend).engine->options().id;
+  const auto id = persist_backend(backend).engine->options().id;
   const store::ServerRegistry& reg = rt.registry();
   return rt.table().visit_backend(id, [&](const store::StickyKey& k, const store::StickyEntry& e) {
     fn(static_cast<policy::IdentityKind>(k.kind), k.bytes, e, reg.name_of(e.server_id));
@@ -56,7 +64,7 @@ std::size_t StoreAdapter::visit(int backend, const PinVisitor& fn) const {
 
 std::optional<store::StickyEntry> StoreAdapter::peek(int backend, const KeyInput& key, std::int64_t now_ms) const {
   auto& rt = *sources_.persist;
-  const auto id = rt.backend(backend).engine->options().id;
+  const auto id = persist_backend(backend).engine->options().id;
   return rt.table().peek({id, static_cast<std::uint8_t>(key.kind), key.key}, now_ms);
 }
 
@@ -64,21 +72,21 @@ std::string_view StoreAdapter::server_name(std::uint32_t id) const { return sour
 
 bool StoreAdapter::erase(int backend, const KeyInput& key) {
   auto& rt = *sources_.persist;
-  const auto id = rt.backend(backend).engine->options().id;
+  const auto id = persist_backend(backend).engine->options().id;
   return rt.table().erase({id, static_cast<std::uint8_t>(key.kind), key.key});
 }
 
 std::size_t StoreAdapter::clear(int backend) {
   auto& rt = *sources_.persist;
-  return rt.table().erase_backend(rt.backend(backend).engine->options().id);
+  return rt.table().erase_backend(persist_backend(backend).engine->options().id);
 }
 
 std::uint64_t StoreAdapter::placement_hash(int backend, std::string_view key) const {
-  return sources_.persist->backend(backend).engine->placement_hash(as_bytes(key));
+  return persist_backend(backend).engine->placement_hash(as_bytes(key));
 }
 
 std::optional<CookieFacts> StoreAdapter::decode_cookie(int backend, std::string_view value, std::int64_t now_ms) const {
-  auto& b = sources_.persist->backend(backend);
+  auto& b = persist_backend(backend);
   const policy::CookieCodec* codec = b.engine->codec();
   if (!codec || !b.engine->options().insert_cookie) return std::nullopt;
   CookieFacts f;
@@ -98,12 +106,12 @@ std::optional<CookieFacts> StoreAdapter::decode_cookie(int backend, std::string_
 std::string StoreAdapter::node_id() const { return sources_.shared ? sources_.shared->options().node_id : ""; }
 
 RedisSyncResult StoreAdapter::erase_shared(int backend, const KeyInput& key, std::int64_t now_ms) {
-  const auto& name = sources_.persist->backend(backend).engine->options().name;
+  const auto& name = persist_backend(backend).engine->options().name;
   return redis_->erase(name, static_cast<std::uint8_t>(key.kind), key.key, now_ms);
 }
 
 RedisSyncResult StoreAdapter::shared_record(int backend, const KeyInput& key) {
-  const auto& name = sources_.persist->backend(backend).engine->options().name;
+  const auto& name = persist_backend(backend).engine->options().name;
   return redis_->get(name, static_cast<std::uint8_t>(key.kind), key.key);
 }
 
@@ -111,10 +119,22 @@ health::RuntimeApiReply StoreAdapter::haproxy(const std::string& command) const 
   return health::runtime_api_query(sources_.runtime_api, command, sources_.api_timeout);
 }
 
-std::size_t StoreAdapter::hsaf_count() const { return sources_.hsaf ? sources_.hsaf->size() : 0; }
+std::optional<agent::ReloadOutcome> StoreAdapter::reload() {
+  if (!sources_.reloader) return std::nullopt;
+  agent::ReloadOutcome r = sources_.reloader->reload();
+  refresh();  // this request goes on with the generation it made
+  return r;
+}
+
+std::optional<agent::ReloadStatus> StoreAdapter::reload_status() const {
+  if (!sources_.reloader) return std::nullopt;
+  return sources_.reloader->status();
+}
+
+std::size_t StoreAdapter::hsaf_count() const { return profiles_ ? profiles_->size() : 0; }
 
 HsafProfileInfo StoreAdapter::hsaf(int index) const {
-  auto& p = sources_.hsaf->profile(index);
+  auto& p = profiles_->profile(index);
   return {p.name, p.config};
 }
 

@@ -24,7 +24,13 @@
 
 namespace sticky::agent {
 class PersistRuntime;
+class PersistBackends;
+struct PersistBackend;
 class HsafRuntime;
+class HsafProfiles;
+class ConfigReloader;
+struct ReloadOutcome;
+struct ReloadStatus;
 }  // namespace sticky::agent
 namespace sticky::store {
 class SharedStore;
@@ -37,6 +43,7 @@ namespace sticky::admin {
 
 struct AdminSources {
   agent::PersistRuntime* persist = nullptr;
+  agent::ConfigReloader* reloader = nullptr;  // null: no reloads through the API
   agent::HsafRuntime* hsaf = nullptr;
   store::SharedStore* shared = nullptr;  // null: pins stay in this agent
   health::HealthPoller* poller = nullptr;
@@ -51,7 +58,7 @@ struct BackendInfo {
   std::size_t entries = 0;
   std::size_t capacity = 0;
   std::uint32_t maglev_size = 0;
-  const policy::IdentityConfig* identity = nullptr;  // lives as long as the runtime
+  const policy::IdentityConfig* identity = nullptr;  // lives until the adapter's next refresh()
   bool issues_cookie = false;
 };
 
@@ -71,6 +78,11 @@ class StoreAdapter {
  public:
   explicit StoreAdapter(AdminSources sources);
   ~StoreAdapter();
+
+  // Takes the current config generation: backend and profile indices given out after this call
+  // stay valid until the next one, whatever a reload does meanwhile. Call at the start of every
+  // admin request (and of every later step of a waiting one).
+  void refresh();
 
   std::size_t backend_count() const;
   int find_backend(std::string_view name) const;  // -1 if not a persistence backend
@@ -101,11 +113,18 @@ class StoreAdapter {
   bool has_runtime_api() const { return !sources_.runtime_api.empty(); }
   health::RuntimeApiReply haproxy(const std::string& command) const;
 
+  // A config reload (as SIGHUP does); nullopt when the agent has no reloader.
+  std::optional<agent::ReloadOutcome> reload();
+  std::optional<agent::ReloadStatus> reload_status() const;
   std::size_t hsaf_count() const;
   HsafProfileInfo hsaf(int index) const;
 
  private:
+  const agent::PersistBackend& persist_backend(int index) const;
+
   AdminSources sources_;
+  std::shared_ptr<const agent::PersistBackends> backends_;  // refresh()'s generation
+  std::shared_ptr<const agent::HsafProfiles> profiles_;
   std::unique_ptr<RedisSync> redis_;
 };
 

@@ -19,7 +19,8 @@ const char* usage_text() {
          "  --socket-owner USER owner of unix sockets (name or uid; needs root)\n"
          "  --socket-group GRP  group of unix sockets (name or gid, e.g. haproxy)\n"
          "  --threads N         worker threads (default: number of cores)\n"
-         "  --config FILE       agent configuration (YAML); see haproxy-conf/agent/\n"
+         "  -c, --config FILE   agent configuration (YAML); see haproxy-conf/agent/\n"
+         "                      (SIGHUP or POST /api/v1/reload re-reads it live)\n"
          "  --check FILE        validate a configuration file, with the other options given,\n"
          "                      exactly as start-up does, and exit (0 = valid)\n"
          "  --haproxy-config CFG  with --check: also read this haproxy.cfg and report, as\n"
@@ -93,7 +94,7 @@ bool parse_cli(int argc, const char* const* argv, CliOptions& out, std::string& 
         return false;
       }
       out.threads = n;
-    } else if (arg == "--config") {
+    } else if (arg == "--config" || arg == "-c") {
       if (!need_value(v)) return false;
       out.config_path = std::string(v);
     } else if (arg == "--check") {

@@ -16,7 +16,24 @@ std::string HaproxyTableSync::clear_command(std::string_view table, std::uint32_
   return c;
 }
 
+void HaproxyTableSync::set_targets(std::vector<Target> targets) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  targets_ = std::move(targets);
+  // A backend no longer followed forgets its servers: followed again later, it starts afresh.
+  for (auto it = accepting_.begin(); it != accepting_.end();) {
+    bool kept = false;
+    for (const Target& t : targets_) kept = kept || t.backend == it->first;
+    it = kept ? std::next(it) : accepting_.erase(it);
+  }
+}
+
+bool HaproxyTableSync::empty() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return targets_.empty();
+}
+
 void HaproxyTableSync::follow(const health::ServerView& view) {
+  std::lock_guard<std::mutex> lock(mutex_);
   for (const Target& t : targets_) {
     const model::ServerSetPtr& set = view.find(t.backend);
     if (!set) continue;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,7 +33,9 @@ class HaproxyTableSync {
   // longer accepts pinned clients and did before (or at the first view: pins may predate us).
   void follow(const health::ServerView& view);
 
-  bool empty() const { return targets_.empty(); }
+  // A reload's backends (any thread): followed from the next view on.
+  void set_targets(std::vector<Target> targets);
+  bool empty() const;
   std::uint64_t clears() const { return clears_.load(std::memory_order_relaxed); }
   std::uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
 
@@ -40,6 +43,7 @@ class HaproxyTableSync {
   static std::string clear_command(std::string_view table, std::uint32_t server_id);
 
  private:
+  mutable std::mutex mutex_;  // follow() on the follower thread, set_targets() on a reload
   std::vector<Target> targets_;
   Send send_;
   // Per backend, the servers (by name) that kept their pinned clients at the previous view.

@@ -13,15 +13,25 @@ std::string_view text_arg(const spop::Message& msg, std::string_view name) {
 }
 }  // namespace
 
+const HsafProfiles& HsafHandler::profiles() {
+  if (const std::uint64_t v = runtime_.slot().version(); v != generation_version_) {
+    generation_ = runtime_.slot().get();
+    generation_version_ = v;
+    routers_.assign(generation_->size(), {});  // router caches belong to one generation
+  }
+  return *generation_;
+}
+
 void HsafHandler::on_message(const spop::Message& msg, model::Reply& reply) {
   model::ActionList& out = reply.actions();
-  const int p = runtime_.find(text_arg(msg, "profile"));
+  const HsafProfiles& profiles = this->profiles();
+  const int p = profiles.find(text_arg(msg, "profile"));
   if (p < 0) {
     ++counters_.bad_input;
     out.set_string("hsaf_status", "unknown-profile");
     return;
   }
-  const hsaf::Router* router = routers_[static_cast<std::size_t>(p)].get(runtime_.profile(p).router);
+  const hsaf::Router* router = routers_[static_cast<std::size_t>(p)].get(profiles.profile(p).router);
   if (!router) {
     ++counters_.no_peer;
     out.set_string("hsaf_status", "no-servers-yet");

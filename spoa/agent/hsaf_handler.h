@@ -15,12 +15,17 @@ namespace sticky::agent {
 
 class HsafHandler final : public model::MessageHandler {
  public:
-  HsafHandler(HsafRuntime& runtime, std::uint64_t seed) : runtime_(runtime), coin_(seed), routers_(runtime.size()) {}
+  HsafHandler(HsafRuntime& runtime, std::uint64_t seed) : runtime_(runtime), coin_(seed) {}
   void on_message(const spop::Message& msg, model::Reply& reply) override;
   void publish_counters() { runtime_.merge_counters(counters_); }
 
  private:
+  // The config generation, refreshed when a reload published a new one (one atomic load).
+  const HsafProfiles& profiles();
+
   HsafRuntime& runtime_;
+  HsafProfilesPtr generation_;
+  std::uint64_t generation_version_ = 0;
   hsaf::SplitMix64 coin_;  // per worker: the random first-hop region, no shared state
   std::vector<CachedView<hsaf::Router>> routers_;
   hsaf::HsafCounters counters_;

@@ -33,9 +33,10 @@ hsaf::HsafConfig map_profile(const config::HsafProfile& p) {
 
 }  // namespace
 
-std::unique_ptr<HsafRuntime> HsafRuntime::build(const config::Config& cfg, std::vector<std::string>& errors,
-                                                std::vector<std::string>& warnings) {
-  std::unique_ptr<HsafRuntime> rt(new HsafRuntime());
+std::shared_ptr<HsafProfiles> HsafRuntime::prepare(const config::Config& cfg, std::vector<std::string>& errors,
+                                                  std::vector<std::string>& warnings) {
+  const std::size_t errors_before = errors.size();
+  auto out = std::make_shared<HsafProfiles>();
   for (const config::HsafProfile& p : cfg.hsaf) {
     auto pr = std::make_unique<HsafProfileRuntime>();
     pr->name = p.name;
@@ -43,13 +44,28 @@ std::unique_ptr<HsafRuntime> HsafRuntime::build(const config::Config& cfg, std::
     const hsaf::ConfigReport report = hsaf::validate_config(pr->config);
     for (const auto& e : report.errors) errors.push_back(cfg.source + ": hsaf '" + p.name + "': " + e);
     for (const auto& w : report.warnings) warnings.push_back(cfg.source + ": hsaf '" + p.name + "': " + w);
-    rt->profiles_.push_back(std::move(pr));
+    out->profiles_.push_back(std::move(pr));
   }
-  if (!errors.empty()) return nullptr;
+  if (errors.size() != errors_before) return nullptr;
+  return out;
+}
+
+std::unique_ptr<HsafRuntime> HsafRuntime::build(const config::Config& cfg, std::vector<std::string>& errors,
+                                                std::vector<std::string>& warnings) {
+  std::shared_ptr<HsafProfiles> first = prepare(cfg, errors, warnings);
+  if (!first) return nullptr;
+  std::unique_ptr<HsafRuntime> rt(new HsafRuntime());
+  rt->current_.publish(std::move(first));
   return rt;
 }
 
-int HsafRuntime::find(std::string_view profile) const {
+void HsafRuntime::apply(std::shared_ptr<HsafProfiles> next, const health::ServerView* view) {
+  std::lock_guard<std::mutex> lock(rebuild_mutex_);  // a view delivered from now on lands on `next`
+  if (view) rebuild(*next, *view);
+  current_.publish(std::move(next));
+}
+
+int HsafProfiles::find(std::string_view profile) const {
   for (std::size_t i = 0; i < profiles_.size(); ++i)
     if (profiles_[i]->name == profile) return static_cast<int>(i);
   return -1;
@@ -57,7 +73,12 @@ int HsafRuntime::find(std::string_view profile) const {
 
 void HsafRuntime::follow(const health::ServerView& view) {
   std::lock_guard<std::mutex> lock(rebuild_mutex_);
-  for (auto& p : profiles_) {
+  const HsafProfilesPtr now = current_.get();
+  rebuild(*now, view);
+}
+
+void HsafRuntime::rebuild(const HsafProfiles& profiles, const health::ServerView& view) {
+  for (auto& p : profiles.profiles_) {
     hsaf::HsafBackends b;
     b.region = view.find(p->config.region.backend);
     if (p->config.tier == hsaf::Tier::Parent) b.other_region = view.find(p->config.other_region.backend);

@@ -22,15 +22,33 @@ struct HsafProfileRuntime {
   hsaf::HsafBackends built_from;  // the sets the current router was built from
 };
 
+// One config generation's profiles, swapped whole by a reload (see PersistBackends).
+class HsafProfiles {
+ public:
+  int find(std::string_view profile) const;
+  HsafProfileRuntime& profile(int i) const { return *profiles_[static_cast<std::size_t>(i)]; }
+  std::size_t size() const { return profiles_.size(); }
+
+ private:
+  friend class HsafRuntime;
+  std::vector<std::unique_ptr<HsafProfileRuntime>> profiles_;
+};
+using HsafProfilesPtr = std::shared_ptr<const HsafProfiles>;
+
 class HsafRuntime {
  public:
   // Maps and validates every profile; on failure returns null with the reasons in `errors`.
   static std::unique_ptr<HsafRuntime> build(const config::Config& cfg, std::vector<std::string>& errors,
                                             std::vector<std::string>& warnings);
 
-  int find(std::string_view profile) const;
-  HsafProfileRuntime& profile(int i) { return *profiles_[static_cast<std::size_t>(i)]; }
-  std::size_t size() const { return profiles_.size(); }
+  HsafProfilesPtr current() const { return current_.get(); }
+  const ViewSlot<HsafProfiles>& slot() const { return current_; }
+
+  // Reload: the next generation from `cfg` (null with `errors` when refused), then its swap with
+  // routers built from the current server view.
+  static std::shared_ptr<HsafProfiles> prepare(const config::Config& cfg, std::vector<std::string>& errors,
+                                               std::vector<std::string>& warnings);
+  void apply(std::shared_ptr<HsafProfiles> next, const health::ServerView* view);
 
   // Any thread: rebuilds each profile whose backends' sets changed.
   void follow(const health::ServerView& view);
@@ -40,7 +58,8 @@ class HsafRuntime {
 
  private:
   HsafRuntime() = default;
-  std::vector<std::unique_ptr<HsafProfileRuntime>> profiles_;
+  static void rebuild(const HsafProfiles& profiles, const health::ServerView& view);
+  ViewSlot<HsafProfiles> current_;
   std::mutex rebuild_mutex_;
   mutable std::mutex totals_mutex_;
   hsaf::HsafCounters totals_;

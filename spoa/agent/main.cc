@@ -8,6 +8,7 @@
 
 #include "admin/admin_server.h"
 #include "agent/cli.h"
+#include "agent/config_reload.h"
 #include "agent/health_follower.h"
 #include "agent/hsaf_runtime.h"
 #include "agent/metrics_page.h"
@@ -73,6 +74,11 @@ int main(int argc, char** argv) {
   poller.start();
   follower.start();
 
+  // SIGHUP reloads the config (agent/config_reload.h) on the thread that waits for signals.
+  std::unique_ptr<agent::ConfigReloader> reloader;
+  startup.server.on_reload = [&reloader] {
+    if (reloader) reloader->reload();
+  };
   io::Server server(startup.server);
   if (!server.open(error)) {
     STICKY_LOG(Error, "cannot listen: %s", error.c_str());
@@ -92,6 +98,7 @@ int main(int argc, char** argv) {
                shared->options().node_id.c_str());
   }
   server.setup_workers([&](io::Worker& w) { agent::setup_worker(w, {*persist, *hsaf, shared.get()}); });
+  reloader = std::make_unique<agent::ConfigReloader>(cli, cfg, agent::ConfigReloader::Targets{*persist, *hsaf, poller, shared.get()});
 
   // /healthz: ready once every listener is up, and no longer once a SIGTERM drain has begun.
   std::atomic<bool> ready{false};
@@ -100,7 +107,7 @@ int main(int argc, char** argv) {
   if (startup.metrics) {
     io::MetricsHttpOptions metrics_options;
     metrics_options.healthy = healthy;
-    const agent::MetricsSources sources{server, *persist, *hsaf, shared.get(), poller};
+    const agent::MetricsSources sources{server, *persist, *hsaf, shared.get(), poller, reloader.get()};
     metrics_http = std::make_unique<io::MetricsHttp>(
         *startup.metrics, [sources] { return agent::render_metrics_page(sources); }, metrics_options);
     if (!metrics_http->start(error)) {
@@ -111,7 +118,8 @@ int main(int argc, char** argv) {
   auto admin_server = admin::AdminServer::start(
       {cli.admin_address.empty() ? cfg.agent.admin : cli.admin_address,
        cli.admin_token_file.empty() ? cfg.agent.admin_token_file : cli.admin_token_file,
-       {persist.get(), hsaf.get(), shared.get(), &poller, cfg.haproxy.runtime_api, cfg.haproxy.api_timeout},
+       {persist.get(), reloader.get(), hsaf.get(), shared.get(), &poller, cfg.haproxy.runtime_api,
+        cfg.haproxy.api_timeout},
        healthy},
       error);
   if (!admin_server && !error.empty()) {
@@ -120,7 +128,7 @@ int main(int argc, char** argv) {
   }
   agent::log_listening(startup.server, server.bound_ports());
   STICKY_LOG(Info, "sticky-agent %s ready: %zu persistence backends, %zu hsaf profiles", STICKY_AGENT_VERSION,
-             persist->size(), hsaf->size());
+             persist->current()->size(), hsaf->current()->size());
   ready.store(true);
   server.run();
   follower.stop();

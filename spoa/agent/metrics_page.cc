@@ -18,6 +18,9 @@ std::string render_metrics_page(const MetricsSources& s) {
                  if (s.shared) render_redis_metrics(*s.shared, out);
                },
                [&s](std::string& out) { render_health_metrics(s.poller, out); },
+               [&s](std::string& out) {
+                 if (s.reloader) render_reload_metrics(s.reloader->status(), out);
+               },
                [&s](std::string& out) { s.server.engines().render(out); }});
 }
 

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "agent/config_reload.h"
 #include "agent/hsaf_runtime.h"
 #include "agent/persist_runtime.h"
 #include "health/health_poller.h"
@@ -18,6 +19,7 @@ struct MetricsSources {
   const HsafRuntime& hsaf;
   const store::SharedStore* shared = nullptr;
   const health::HealthPoller& poller;
+  const ConfigReloader* reloader = nullptr;
 };
 
 std::string render_metrics_page(const MetricsSources& s);

@@ -84,6 +84,7 @@ policy::ClientFacts client_facts(const RequestArgs& args, std::string_view forwa
 // What a decision waiting for the shared store needs once the frame it came from is gone: phase
 // one's result, with its key copied.
 struct PersistRequestHandler::Pending {
+  PersistBackendsPtr generation;  // the backends the decision started with, whatever a reload does
   int backend = -1;
   std::string key;
   policy::RequestStart start;
@@ -93,12 +94,13 @@ struct PersistRequestHandler::Pending {
 void PersistRequestHandler::on_message(const spop::Message& msg, model::Reply& reply) {
   ++state_.handler.requests;
   const RequestArgs args(msg);
-  const int be = state_.runtime().find(args.backend());
+  const PersistBackends& backends = state_.backends();
+  const int be = backends.find(args.backend());
   if (be < 0) {
-    state_.unknown_backend(args.backend());  // not a backend the agent manages: HAProxy balances
+    state_.unknown_backend(backends, args.backend());  // not a backend the agent manages: HAProxy balances
     return;
   }
-  const policy::BackendView* view = state_.view(be);
+  const policy::BackendView* view = state_.view(backends, be);
   if (!view) {
     ++state_.handler.no_view;  // no server list yet (runtime API not answered, no static servers)
     return;
@@ -107,11 +109,12 @@ void PersistRequestHandler::on_message(const spop::Message& msg, model::Reply& r
   const std::string_view xff =
       args.xff[1].empty() && args.xff[2].empty() ? args.xff[0] : join_forwarded_for(args.xff);
   const policy::ClientFacts facts = client_facts(args, xff);
-  const policy::PersistEngine& engine = *state_.runtime().backend(be).engine;
+  const PersistBackend& backend = backends.backend(be);
+  const policy::PersistEngine& engine = *backend.engine;
   const std::int64_t now = state_.now_ms();
   const policy::RequestStart start = engine.start(facts, *view, now, key_buf_, state_.counters);
   if (!start.needs_pin) {
-    answer(be, *view, start.decision, reply.actions());
+    answer(backend, *view, start.decision, reply.actions());
     return;
   }
   const store::PinAnswer local = state_.pins->lookup(start.query, now);
@@ -124,16 +127,16 @@ void PersistRequestHandler::on_message(const spop::Message& msg, model::Reply& r
   policy::PinWrites writes;
   const policy::RequestDecision d = engine.decide(start, local, *view, now, state_.counters, writes);
   if (writes.count()) state_.counters.table_full += state_.pins->record(writes.span(), now).refused;
-  answer(be, *view, d, reply.actions());
+  answer(backend, *view, d, reply.actions());
 }
 
-void PersistRequestHandler::finish(int be, const policy::BackendView& view, const policy::RequestStart& start,
-                                   const store::PinAnswer& pins, std::int64_t now, model::ActionList& out) {
+void PersistRequestHandler::finish(const PersistBackend& backend, const policy::BackendView& view,
+                                   const policy::RequestStart& start, const store::PinAnswer& pins, std::int64_t now,
+                                   model::ActionList& out) {
   policy::PinWrites writes;
-  const policy::RequestDecision d =
-      state_.runtime().backend(be).engine->decide(start, pins, view, now, state_.counters, writes);
+  const policy::RequestDecision d = backend.engine->decide(start, pins, view, now, state_.counters, writes);
   if (writes.count()) state_.counters.table_full += state_.pins->record(writes.span(), now).refused;
-  answer(be, view, d, out);
+  answer(backend, view, d, out);
 }
 
 // "line3, line2, line1" (the earliest line first, as one header would read). A single line is used
@@ -164,6 +167,7 @@ void PersistRequestHandler::ask_shared(int backend, const policy::RequestStart& 
                                        const store::PinAnswer& local, model::Reply& reply) {
   ++state_.handler.deferred;
   auto p = std::make_shared<Pending>();
+  p->generation = state_.backends_ref();
   p->backend = backend;
   p->key.assign(start.query.key.bytes);
   p->start = start;
@@ -175,21 +179,21 @@ void PersistRequestHandler::ask_shared(int backend, const policy::RequestStart& 
     // The shared store's pin is an input to the decision like the local one; anything else
     // (absent, timeout, Redis down) leaves the local answer, and the client is placed.
     if (a.shared) ++state_.handler.shared_hits;
-    if (const policy::BackendView* v = state_.view(p->backend))
-      finish(p->backend, *v, p->start, a, state_.now_ms(), p->reply->actions());
+    const PersistBackend& b = p->generation->backend(p->backend);
+    if (const policy::BackendViewPtr v = b.view.get()) finish(b, *v, p->start, a, state_.now_ms(), p->reply->actions());
     p->reply->release();
   });
 }
 
-void PersistRequestHandler::answer(int be, const policy::BackendView& view, const policy::RequestDecision& d,
-                                   model::ActionList& out) {
+void PersistRequestHandler::answer(const PersistBackend& backend, const policy::BackendView& view,
+                                   const policy::RequestDecision& d, model::ActionList& out) {
   out.set_string("reason", policy::pin_reason_name(d.reason));
   if (d.server < 0) return;
   const std::string& server = view.servers->servers[static_cast<std::size_t>(d.server)].name;
   out.set_string("srv", server);
   // ckok: no cookie work on the response (also when the backend issues no cookie at all), which
   // lets HAProxy skip persist-res unless there is a session cookie to learn or a redispatch.
-  if (d.cookie_ok || !state_.runtime().backend(be).engine->options().insert_cookie) out.set_int("ckok", 1);
+  if (d.cookie_ok || !backend.engine->options().insert_cookie) out.set_int("ckok", 1);
   // A genuine cookie due for re-issue: the response phase keeps its issue time (max_life).
   else if (d.reason == policy::PinReason::Cookie) out.set_int("ckiss", d.identity.cookie.issued);
   if (d.identity.kind != policy::IdentityKind::None && d.identity.kind != policy::IdentityKind::AgentCookie) {
@@ -201,12 +205,13 @@ void PersistRequestHandler::answer(int be, const policy::BackendView& view, cons
 
 void PersistResponseHandler::on_message(const spop::Message& msg, model::Reply& reply) {
   ++state_.handler.responses;
-  const int be = state_.runtime().find(text_arg(msg, "be"));
+  const PersistBackends& backends = state_.backends();
+  const int be = backends.find(text_arg(msg, "be"));
   if (be < 0) {
-    state_.unknown_backend(text_arg(msg, "be"));
+    state_.unknown_backend(backends, text_arg(msg, "be"));
     return;
   }
-  const policy::BackendView* view = state_.view(be);
+  const policy::BackendView* view = state_.view(backends, be);
   if (!view) {
     ++state_.handler.no_view;
     return;
@@ -224,7 +229,7 @@ void PersistResponseHandler::on_message(const spop::Message& msg, model::Reply& 
       facts.kind = policy::IdentityKind::None;
     }
   }
-  PersistBackend& backend = state_.runtime().backend(be);
+  const PersistBackend& backend = backends.backend(be);
   if (facts.kind == policy::IdentityKind::None && facts.picked.empty()) {
     // The fast path: HAProxy served the request from its own stick table and the agent was not
     // asked, so no token came back. The request's facts (as HAProxy kept them) name the client.

@@ -23,12 +23,26 @@ namespace sticky::agent {
 class PersistWorkerState {
  public:
   PersistWorkerState(PersistRuntime& runtime, std::function<std::int64_t()> now_ms)
-      : runtime_(runtime), now_ms_(std::move(now_ms)), views_(runtime.size()) {}
+      : runtime_(runtime), now_ms_(std::move(now_ms)) {}
 
   PersistRuntime& runtime() { return runtime_; }
   std::int64_t now_ms() const { return now_ms_(); }
-  const policy::BackendView* view(int backend) {
-    return views_[static_cast<std::size_t>(backend)].get(runtime_.backend(backend).view);
+
+  // The config generation a message is handled with: one atomic load per message; after a
+  // reload the worker moves to the new generation at its next message.
+  const PersistBackends& backends() {
+    const ViewSlot<PersistBackends>& slot = runtime_.slot();
+    if (const std::uint64_t v = slot.version(); v != generation_version_) {
+      generation_ = slot.get();
+      generation_version_ = v;
+      views_.assign(generation_->size(), {});  // view caches belong to one generation
+    }
+    return *generation_;
+  }
+  // The generation backends() returned, for a decision that outlives the message (a Redis lookup).
+  const PersistBackendsPtr& backends_ref() const { return generation_; }
+  const policy::BackendView* view(const PersistBackends& g, int backend) {
+    return views_[static_cast<std::size_t>(backend)].get(g.backend(backend).view);
   }
   policy::PersistCounters counters;
   HandlerCounters handler;
@@ -36,9 +50,13 @@ class PersistWorkerState {
   store::PinStore* pins = nullptr;
 
   // A message named a backend the config lacks: counted, and logged once per name (process-wide).
-  void unknown_backend(std::string_view name) {
+  void unknown_backend(const PersistBackends& g, std::string_view name) {
     ++handler.unknown_backend;
-    unknown_names_.note(name, runtime_.unknown_backends());
+    if (&g != unknown_generation_) {
+      unknown_names_ = {};  // a reload may have changed the names the agent knows
+      unknown_generation_ = &g;
+    }
+    unknown_names_.note(name, g.unknown_backends());
   }
 
   // Moves this worker's counters into the runtime's totals and takes its turn at the table's
@@ -51,8 +69,11 @@ class PersistWorkerState {
  private:
   PersistRuntime& runtime_;
   std::function<std::int64_t()> now_ms_;
+  PersistBackendsPtr generation_;
+  std::uint64_t generation_version_ = 0;
   std::vector<CachedView<policy::BackendView>> views_;
   UnknownBackendFilter unknown_names_;
+  const PersistBackends* unknown_generation_ = nullptr;
 };
 
 class PersistRequestHandler final : public model::MessageHandler {
@@ -66,9 +87,9 @@ class PersistRequestHandler final : public model::MessageHandler {
  private:
   struct Pending;
   // Phase two: decides from the store's answer, hands the writes to the store, answers.
-  void finish(int backend, const policy::BackendView& view, const policy::RequestStart& start,
+  void finish(const PersistBackend& backend, const policy::BackendView& view, const policy::RequestStart& start,
               const store::PinAnswer& answer, std::int64_t now, model::ActionList& out);
-  void answer(int backend, const policy::BackendView& view, const policy::RequestDecision& d,
+  void answer(const PersistBackend& backend, const policy::BackendView& view, const policy::RequestDecision& d,
               model::ActionList& out);
   // The local table cannot answer alone: ask the shared store (within its lookup deadline).
   void ask_shared(int backend, const policy::RequestStart& start, const store::PinAnswer& local,

@@ -15,11 +15,12 @@ static void labelled(std::string& out, const char* name, const char* label, std:
   out += buf;
 }
 
-// Backend ids are the config order, so backends 0..size-1 are exactly the configured ones.
+// The partitions of the backends the current config has (a removed backend's stays allocated).
 static std::size_t configured_capacity(PersistRuntime& runtime) {
   std::size_t n = 0;
-  for (std::size_t b = 0; b < runtime.size(); ++b)
-    n += runtime.table().capacity_for_backend(static_cast<std::uint16_t>(b));
+  const PersistBackendsPtr backends = runtime.current();
+  for (std::size_t b = 0; b < backends->size(); ++b)
+    n += runtime.table().capacity_for_backend(backends->backend(static_cast<int>(b)).engine->options().id);
   return n;
 }
 
@@ -59,6 +60,9 @@ void render_persist_metrics(PersistRuntime& runtime, std::string& out) {
                          "the most entries the table holds: the sum of the backends' capacity",
                          static_cast<double>(configured_capacity(runtime)));
   render_table_counters(runtime.table().counters(), out);
+  metrics::append_metric(out, "sticky_reload_dropped_pins_total", "counter",
+                         "pins dropped because a config reload removed their backend",
+                         static_cast<double>(runtime.reload_dropped()));
   if (const HaproxyTableSync* sync = runtime.table_sync()) {
     metrics::append_metric(out, "sticky_haproxy_table_clears_total", "counter",
                            "servers whose pins were cleared from HAProxy's stick table (fast path) on DOWN/MAINT",

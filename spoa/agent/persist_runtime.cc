@@ -66,28 +66,30 @@ std::uint8_t key_id_for(const std::string& secret) {
 
 }  // namespace
 
-std::unique_ptr<PersistRuntime> PersistRuntime::build(const config::Config& cfg,
-                                                      std::vector<std::string>& errors) {
-  std::unique_ptr<PersistRuntime> rt(new PersistRuntime());
-  // Each backend's `capacity` bounds that backend's own entries (backend id = config order); the
-  // shared partition only catches ids no backend has, which the engines never produce.
-  store::StickyTableOptions topt;
-  topt.capacity = 1024;
-  for (const auto& b : cfg.backends) topt.backend_capacity.push_back(static_cast<std::size_t>(b.capacity));
-  rt->table_ = std::make_unique<store::StickyTable>(topt);
-  rt->registry_ = std::make_unique<store::ServerRegistry>();
+std::shared_ptr<PersistBackends> PersistRuntime::make_backends(const config::Config& cfg,
+                                                               std::vector<std::string>& errors) const {
+  const std::size_t errors_before = errors.size();
+  auto out = std::make_shared<PersistBackends>();
   std::vector<std::string> names;
   for (const auto& b : cfg.backends) names.push_back(b.name);
-  rt->unknown_backends_ = std::make_unique<UnknownBackendReport>(std::move(names));
+  out->unknown_backends_ = std::make_unique<UnknownBackendReport>(std::move(names));
 
-  std::uint16_t next_id = 0;
+  std::uint16_t next_id = next_id_;
   for (const config::Backend& b : cfg.backends) {
     const std::string where = cfg.source + ": backend '" + b.name + "'";
     policy::PersistOptions o;
     o.name = b.name;
-    o.id = next_id++;
+    if (auto it = ids_.find(b.name); it != ids_.end()) {
+      o.id = it->second;
+    } else if (next_id >= store::kMaxStickyBackendIds) {
+      errors.push_back(where + ": more than " + std::to_string(store::kMaxStickyBackendIds) +
+                       " backends since start (ids are never reused): restart the agent to add it");
+      continue;
+    } else {
+      o.id = next_id++;
+    }
     o.ttl_ms = b.ttl.count();
-    o.shared = cfg.redis.has_value();
+    o.shared = shared_;
 
     // Identity order: as configured, else every configured source in the canonical order.
     std::vector<policy::IdentityKind> order;
@@ -162,18 +164,47 @@ std::unique_ptr<PersistRuntime> PersistRuntime::build(const config::Config& cfg,
     }
 
     auto pb = std::make_unique<PersistBackend>();
-    pb->engine = std::make_unique<policy::PersistEngine>(std::move(o), std::move(codec), *rt->registry_);
-    rt->names_.push_back(pb->engine->options().name);
-    rt->backends_.push_back(std::move(pb));
+    pb->capacity = static_cast<std::size_t>(b.capacity);
+    pb->engine = std::make_unique<policy::PersistEngine>(std::move(o), std::move(codec), *registry_);
+    out->names_.push_back(pb->engine->options().name);
+    out->backends_.push_back(std::move(pb));
   }
-  if (!errors.empty()) return nullptr;
-  // Fast path: HAProxy caches pins in its own stick tables; servers leaving clear theirs.
+  if (errors.size() != errors_before) return nullptr;
+  out->haproxy_tables_ = table_targets(cfg);
+  return out;
+}
+
+std::vector<HaproxyTableSync::Target> PersistRuntime::table_targets(const config::Config& cfg) {
   std::vector<HaproxyTableSync::Target> tables;
   for (const config::Backend& b : cfg.backends)
     if (!b.haproxy_table.empty()) tables.push_back({b.name, b.haproxy_table});
-  if (!tables.empty()) {
-    if (cfg.haproxy.runtime_api.empty())
-      errors.push_back(cfg.source + ": haproxy_table needs haproxy.runtime_api (the agent clears pins through it)");
+  return tables;
+}
+
+std::unique_ptr<PersistRuntime> PersistRuntime::build(const config::Config& cfg,
+                                                      std::vector<std::string>& errors) {
+  std::unique_ptr<PersistRuntime> rt(new PersistRuntime());
+  rt->shared_ = cfg.redis.has_value();
+  // Each backend's `capacity` bounds that backend's own entries (backend id = config order at
+  // start; a reload adds partitions for the backends it adds); the shared partition only catches
+  // ids no backend has, which the engines never produce.
+  store::StickyTableOptions topt;
+  topt.capacity = 1024;
+  for (const auto& b : cfg.backends) topt.backend_capacity.push_back(static_cast<std::size_t>(b.capacity));
+  rt->table_ = std::make_unique<store::StickyTable>(topt);
+  rt->registry_ = std::make_unique<store::ServerRegistry>();
+  std::shared_ptr<PersistBackends> first = rt->make_backends(cfg, errors);
+  if (!first) return nullptr;
+  for (const auto& b : first->backends_) rt->ids_.emplace(b->engine->options().name, b->engine->options().id);
+  rt->next_id_ = static_cast<std::uint16_t>(first->backends_.size());
+  rt->current_.publish(std::move(first));
+  // Fast path: HAProxy caches pins in its own stick tables; servers leaving clear theirs.
+  std::vector<HaproxyTableSync::Target> tables = table_targets(cfg);
+  if (!tables.empty() && cfg.haproxy.runtime_api.empty()) {
+    errors.push_back(cfg.source + ": haproxy_table needs haproxy.runtime_api (the agent clears pins through it)");
+    return nullptr;
+  }
+  if (!cfg.haproxy.runtime_api.empty()) {
     const std::string endpoint = cfg.haproxy.runtime_api;
     const auto timeout = std::chrono::milliseconds(cfg.haproxy.api_timeout.count());
     rt->table_sync_ = std::make_unique<HaproxyTableSync>(
@@ -184,9 +215,71 @@ std::unique_ptr<PersistRuntime> PersistRuntime::build(const config::Config& cfg,
   return rt;
 }
 
+std::shared_ptr<PersistBackends> PersistRuntime::prepare(const config::Config& cfg, std::vector<std::string>& errors,
+                                                         PersistReloadPlan& plan) const {
+  if (cfg.redis.has_value() != shared_)
+    plan.restart_needed.push_back(shared_ ? "redis (removed: pins stay shared until a restart)"
+                                          : "redis (added: pins stay local until a restart)");
+  const std::vector<HaproxyTableSync::Target> tables = table_targets(cfg);
+  if (!tables.empty() && !table_sync_)
+    errors.push_back(cfg.source + ": haproxy_table needs haproxy.runtime_api, which this agent was started " +
+                     "without (set it and restart)");
+  std::shared_ptr<PersistBackends> next = make_backends(cfg, errors);
+  if (!next || !errors.empty()) return nullptr;
+  const PersistBackendsPtr now = current();
+  for (const config::Backend& b : cfg.backends) {
+    const int old = now->find(b.name);
+    if (old < 0) {
+      plan.changes.push_back("backend '" + b.name + "' added");
+      continue;
+    }
+    const std::uint16_t id = now->backend(old).engine->options().id;
+    if (table_->has_own_partition(id) && table_->capacity_for_backend(id) != b.capacity)
+      plan.restart_needed.push_back("backends." + b.name + ".capacity (" +
+                                    std::to_string(table_->capacity_for_backend(id)) + " until a restart)");
+  }
+  for (std::size_t i = 0; i < now->size(); ++i) {
+    const std::string& name = now->backend(static_cast<int>(i)).engine->options().name;
+    if (next->find(name) < 0) plan.changes.push_back("backend '" + name + "' removed (its pins are dropped)");
+  }
+  next->generation_ = now->generation() + 1;
+  return next;
+}
+
+std::size_t PersistRuntime::apply(std::shared_ptr<PersistBackends> next, const health::ServerView* view) {
+  PersistBackendsPtr old;
+  {
+    // Under the rebuild lock: a view the follower delivers from now on lands on `next`.
+    std::lock_guard<std::mutex> lock(rebuild_mutex_);
+    old = current_.get();
+    for (const auto& b : next->backends_) {
+      const std::uint16_t id = b->engine->options().id;
+      if (!table_->has_own_partition(id)) table_->add_partition(id, b->capacity);
+      if (view)
+        if (const auto& set = view->find(b->engine->options().name)) publish_servers(*b, set);
+    }
+    ids_.clear();
+    for (const auto& b : next->backends_) {
+      ids_.emplace(b->engine->options().name, b->engine->options().id);
+      next_id_ = std::max<std::uint16_t>(next_id_, static_cast<std::uint16_t>(b->engine->options().id + 1));
+    }
+    current_.publish(next);
+  }
+  if (table_sync_) table_sync_->set_targets(next->haproxy_tables_);
+  // The pins of removed backends: a worker still finishing a message of the old generation may
+  // write one more, which expires with its TTL (its id is never used again).
+  std::size_t dropped = 0;
+  for (std::size_t i = 0; i < old->size(); ++i) {
+    const policy::PersistOptions& o = old->backend(static_cast<int>(i)).engine->options();
+    if (next->find(o.name) < 0) dropped += table_->erase_backend(o.id);
+  }
+  reload_dropped_.fetch_add(dropped, std::memory_order_relaxed);
+  return dropped;
+}
+
 // Every message names its backend: compared by length, then byte by byte (names are short, and
 // a memcmp call per configured backend was a measurable share of a request).
-int PersistRuntime::find(std::string_view backend) const {
+int PersistBackends::find(std::string_view backend) const {
   for (std::size_t i = 0; i < names_.size(); ++i) {
     const std::string& n = names_[i];
     if (n.size() != backend.size()) continue;
@@ -199,25 +292,28 @@ int PersistRuntime::find(std::string_view backend) const {
 
 std::vector<store::PinBackend> PersistRuntime::pin_backends() const {
   std::vector<store::PinBackend> out;
-  for (const auto& b : backends_) out.push_back({b->engine->options().name, b->engine->options().ttl_ms});
+  const PersistBackendsPtr now = current();
+  for (std::size_t i = 0; i < now->size(); ++i) {
+    const policy::PersistOptions& o = now->backend(static_cast<int>(i)).engine->options();
+    if (out.size() <= o.id) out.resize(o.id + 1u);
+    out[o.id] = {o.name, o.ttl_ms};
+  }
   return out;
 }
 
-void PersistRuntime::publish_servers(std::string_view backend, model::ServerSetPtr servers) {
-  const int i = find(backend);
-  if (i < 0 || !servers) return;
-  PersistBackend& b = *backends_[static_cast<std::size_t>(i)];
-  std::lock_guard<std::mutex> lock(rebuild_mutex_);  // one rebuild at a time
+void PersistRuntime::publish_servers(PersistBackend& b, model::ServerSetPtr servers) {
   // The poller hands back the same set object while a backend is unchanged.
-  if (servers == b.servers) return;
+  if (!servers || servers == b.servers) return;
   b.servers = servers;
   b.view.publish(b.engine->make_view(std::move(servers)));
 }
 
 void PersistRuntime::follow(const health::ServerView& view) {
-  for (const auto& b : backends_) {
-    const std::string& name = b->engine->options().name;
-    if (const auto& set = view.find(name)) publish_servers(name, set);
+  {
+    std::lock_guard<std::mutex> lock(rebuild_mutex_);  // one rebuild at a time, never on a retired generation
+    const PersistBackendsPtr now = current_.get();
+    for (const auto& b : now->backends_)
+      if (const auto& set = view.find(b->engine->options().name)) publish_servers(*b, set);
   }
   if (table_sync_) table_sync_->follow(view);
 }

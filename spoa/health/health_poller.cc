@@ -91,6 +91,16 @@ void HealthPoller::poll_once() {
   publish(&parsed.backends);
 }
 
+void HealthPoller::set_static_servers(std::vector<model::ServerSet> servers) {
+  bool fallback;
+  {
+    std::lock_guard<std::mutex> lock(view_mutex_);
+    options_.static_servers = std::move(servers);
+    fallback = counters_.on_static_fallback;
+  }
+  if (fallback) publish(nullptr);
+}
+
 void HealthPoller::publish(const std::vector<BackendServers>* live) {
   std::lock_guard<std::mutex> lock(view_mutex_);
   std::uint64_t next_version = (view_ ? view_->version : 0) + 1;

@@ -66,6 +66,9 @@ class HealthPoller {
   // Wakes the thread and joins it; returns within about api_timeout. Idempotent.
   void stop();
 
+  // A reload's static servers (any thread): published now while no HAProxy answer stands, else
+  // merged at the next poll (HAProxy's view of a backend wins over the config's).
+  void set_static_servers(std::vector<model::ServerSet> servers);
   // One poll on the caller's thread: query, parse, publish if changed. The thread loops on this.
   void poll_once();
 

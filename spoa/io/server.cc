@@ -16,11 +16,14 @@ namespace sticky::io {
 
 namespace {
 std::atomic<int> g_signal_pipe{-1};
+// What a byte on the wake pipe asks for.
+constexpr char kWakeStop = 1;
+constexpr char kWakeReload = 2;
 
-void on_signal(int) {
+void on_signal(int sig) {
   const int fd = g_signal_pipe.load();
   if (fd >= 0) {
-    const char c = 1;
+    const char c = sig == SIGHUP ? kWakeReload : kWakeStop;
     ssize_t ignored = ::write(fd, &c, 1);
     (void)ignored;
   }
@@ -84,7 +87,7 @@ void Server::setup_workers(const std::function<void(Worker&)>& setup) {
 }
 
 void Server::stop() {
-  const char c = 1;
+  const char c = kWakeStop;
   ssize_t ignored = ::write(wake_pipe_[1], &c, 1);
   (void)ignored;
 }
@@ -96,17 +99,26 @@ void Server::run() {
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGTERM, &sa, nullptr);
   ::sigaction(SIGINT, &sa, nullptr);
+  // Without a reload hook SIGHUP is ignored rather than fatal (its default): a stray one from a
+  // closing terminal or a wrong unit must not stop traffic.
+  if (options_.on_reload) ::sigaction(SIGHUP, &sa, nullptr);
+  else ::signal(SIGHUP, SIG_IGN);
   ::signal(SIGPIPE, SIG_IGN);
 
   for (auto& w : workers_) w->start();
   STICKY_LOG(Info, "serving with %d worker threads", options_.threads);
   pollfd p{wake_pipe_[0], POLLIN, 0};
-  while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+  // Until a stop: reloads run here, one after the other (several SIGHUPs in a row make one).
+  for (bool stop = false; !stop;) {
+    while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+    }
+    bool reload = false;
+    char buf[64];
+    for (ssize_t n; (n = ::read(wake_pipe_[0], buf, sizeof buf)) > 0;)
+      for (ssize_t i = 0; i < n; ++i) (buf[i] == kWakeReload ? reload : stop) = true;
+    if (reload && !stop && options_.on_reload) options_.on_reload();
   }
   if (options_.drain_grace > 0) {
-    char buf[64];
-    while (::read(wake_pipe_[0], buf, sizeof buf) > 0) {
-    }
     STICKY_LOG(Info, "draining for %.1f s: health checks fail so HAProxy marks this agent DOWN; "
                "open connections are still served (signal again to stop now)", options_.drain_grace);
     for (auto& w : workers_) w->begin_drain();
@@ -115,7 +127,14 @@ void Server::run() {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
       const int r = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 100)));
-      if (r > 0) break;  // stop now
+      if (r > 0) {  // a second stop ends the drain now; a reload is no longer worth doing
+        bool stop = false;
+        char buf[64];
+        for (ssize_t n; (n = ::read(wake_pipe_[0], buf, sizeof buf)) > 0;)
+          for (ssize_t i = 0; i < n; ++i) stop = stop || buf[i] == kWakeStop;
+        if (stop) break;
+        continue;
+      }
       if (r < 0 && errno != EINTR) break;
       // Nobody connected (HAProxy gone, or never came): nothing to drain.
       if (r == 0 && open_connections_.load(std::memory_order_relaxed) == 0) {

@@ -21,6 +21,8 @@ struct ServerOptions {
   // AGENT-DISCONNECT so HAProxy marks the agent DOWN, everything else is served as usual.
   // A second SIGTERM/SIGINT ends the drain early.
   double drain_grace = 0;
+  // SIGHUP: called on the thread in run(), between waits (the workers go on serving meanwhile).
+  std::function<void()> on_reload;
 };
 
 class Server {

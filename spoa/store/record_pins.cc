@@ -6,6 +6,7 @@
 namespace sticky::store {
 
 int pin_backend_of(std::span<const PinBackend> backends, std::string_view name) {
+  if (name.empty()) return -1;  // the ids of removed backends have no name
   for (std::size_t id = 0; id < backends.size(); ++id)
     if (backends[id].name == name) return static_cast<int>(id);
   return -1;

@@ -112,9 +112,10 @@ World* build_world() {
   for (const auto& b : w->cfg.backends) {
     auto set = server_set(b.name, b.servers, b.name == "app");
     if (b.name == "app") w->app = set;
-    w->persist->publish_servers(b.name, set);
+    view.backends[b.name] = set;
     for (const auto& s : b.servers) w->servers.push_back(s.name);
   }
+  w->persist->follow(view);
   for (const auto& h : w->cfg.hsaf)
     for (const auto& [backend, list] : h.servers) {
       view.backends[backend] = server_set(backend, list, false);

@@ -8,8 +8,19 @@ SharedStore::SharedStore(RedisOptions options, StickyTable& table, ServerRegistr
     : options_(std::move(options)),
       table_(table),
       registry_(registry),
-      backends_(std::move(backends)),
+      backends_(std::make_shared<const std::vector<PinBackend>>(std::move(backends))),
       snapshots_(static_cast<std::size_t>(workers) + 1) {}
+
+SharedStore::Backends SharedStore::backends() const {
+  std::lock_guard<std::mutex> lock(backends_mutex_);
+  return backends_;
+}
+
+void SharedStore::set_backends(std::vector<PinBackend> backends) {
+  auto next = std::make_shared<const std::vector<PinBackend>>(std::move(backends));
+  std::lock_guard<std::mutex> lock(backends_mutex_);
+  backends_ = std::move(next);
+}
 
 SharedStore::~SharedStore() {
   if (subscriber_) subscriber_->stop();
@@ -26,7 +37,7 @@ void SharedStore::start_subscriber(struct ev_loop* loop) {
 void SharedStore::apply(const StickyRecord& r, std::int64_t now_ms, bool authoritative) {
   if (r.server.empty()) {
     // A tombstone: an operator deleted this pin on another node (admin API); forget it here too.
-    const int id = pin_backend_of(backends_, r.backend);
+    const int id = pin_backend_of(*backends(), r.backend);
     if (id < 0 || r.kind < kMinPinKind || r.kind > kMaxPinKind) {
       std::lock_guard<std::mutex> lock(mutex_);
       ++rejected_;
@@ -39,7 +50,7 @@ void SharedStore::apply(const StickyRecord& r, std::int64_t now_ms, bool authori
   }
   StickyKey key;
   StickyEntry e;
-  if (!pin_from_record(r, backends_, registry_, now_ms, key, e)) {
+  if (!pin_from_record(r, *backends(), registry_, now_ms, key, e)) {
     std::lock_guard<std::mutex> lock(mutex_);
     ++rejected_;  // a backend this agent does not manage, or a kind it does not know
     return;
@@ -92,18 +103,18 @@ PinAnswer SharedPins::lookup(const PinQuery& q, std::int64_t now_ms) {
 }
 
 void SharedPins::lookup_shared(const PinQuery& q, PinAnswer answer, LookupDone done) {
-  const std::span<const PinBackend> backends = shared_.backends();
-  if (q.key.backend >= backends.size()) {
+  const SharedStore::Backends backends = shared_.backends();
+  if (q.key.backend >= backends->size() || (*backends)[q.key.backend].name.empty()) {
     done(answer);
     return;
   }
-  client_.lookup(backends[q.key.backend].name, q.key.kind, q.key.bytes, 0,
+  client_.lookup((*backends)[q.key.backend].name, q.key.kind, q.key.bytes, 0,
                  [this, answer, done = std::move(done)](LookupResult r) mutable {
                    answer.asked_shared = true;
                    StickyKey key;
                    StickyEntry e;
                    if (r.status == LookupStatus::Found &&
-                       pin_from_record(r.record, shared_.backends(), shared_.registry(), loop_now_ms(), key, e))
+                       pin_from_record(r.record, *shared_.backends(), shared_.registry(), loop_now_ms(), key, e))
                      answer.shared = e;
                    done(answer);
                  });

@@ -30,7 +30,10 @@ class SharedStore {
   const RedisOptions& options() const { return options_; }
   StickyTable& table() { return table_; }
   ServerRegistry& registry() { return registry_; }
-  std::span<const PinBackend> backends() const { return backends_; }
+  // Index = backend id. A reload replaces the list (set_backends); a caller keeps the one it took.
+  using Backends = std::shared_ptr<const std::vector<PinBackend>>;
+  Backends backends() const;
+  void set_backends(std::vector<PinBackend> backends);
 
   // The subscriber (pub/sub + warm-up SCAN) on `loop`; records from it go into the table.
   void start_subscriber(struct ev_loop* loop);
@@ -47,7 +50,8 @@ class SharedStore {
   RedisOptions options_;
   StickyTable& table_;
   ServerRegistry& registry_;
-  std::vector<PinBackend> backends_;
+  mutable std::mutex backends_mutex_;
+  Backends backends_;
   std::unique_ptr<RedisSubscriber> subscriber_;
   RedisCounters subscriber_counters_;
   struct ev_loop* subscriber_loop_ = nullptr;

@@ -39,7 +39,9 @@ struct Runtime {
     set->backend = "app";
     set->version = 1;
     for (const char* n : {"s1", "s2", "s3"}) set->servers.push_back({n, 1, model::ServerState::Up});
-    persist->publish_servers("app", set);
+    health::ServerView view;
+    view.backends["app"] = set;
+    persist->follow(view);
   }
 };
 
@@ -223,4 +225,38 @@ TEST_CASE("a backend the config lacks is counted and left to HAProxy", "[persist
   CHECK(reply.actions().items().empty());
   CHECK(h.state.handler.unknown_backend == 1);
   CHECK(h.pins.recorded.empty());
+}
+
+TEST_CASE("a reload while a decision waits for the shared store: it finishes with the backends it started with",
+          "[persist_handler]") {
+  Handlers h;
+  auto reply = h.send(Request("203.0.113.20"));
+  REQUIRE(h.pins.waiting.size() == 1);
+  // The reload removes 'app' and adds 'web' in its place (same position, so the same index).
+  config::LoadResult r = config::load_string(R"(
+backends:
+  - name: web
+    servers: [{name: w1}]
+)", "reload.yaml", ".");
+  REQUIRE(r.ok());
+  std::vector<std::string> errors;
+  agent::PersistReloadPlan plan;
+  auto next = h.rt.persist->prepare(r.config, errors, plan);
+  REQUIRE(next);
+  health::ServerView view;
+  auto set = std::make_shared<model::ServerSet>();
+  set->backend = "web";
+  set->servers.push_back({"w1", 1, model::ServerState::Up});
+  view.backends["web"] = set;
+  h.rt.persist->apply(next, &view);
+  // The answer lands after the swap: the decision is 'app''s, on 'app''s servers.
+  h.pins.answer(std::nullopt);
+  CHECK(h.sink.ready == 1);
+  CHECK(var(*reply, "reason") == "new");
+  const std::string server = var(*reply, "srv");
+  CHECK((server == "s1" || server == "s2" || server == "s3"));
+  // The next message is handled with the new generation: 'app' is unknown there.
+  auto after = h.send(Request("203.0.113.20"));
+  CHECK(h.state.handler.unknown_backend == 1);
+  CHECK(after->actions().items().empty());
 }
