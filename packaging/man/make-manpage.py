@@ -17,7 +17,8 @@ import re
 import subprocess
 import sys
 
-OPTION = re.compile(r"^  (-{1,2}[A-Za-z][\w-]*)((?: [A-Z][A-Z.:_0-9]*)?)\s+(.*)$")
+# "  --flag METAVAR  text", or with a short alias first: "  -c, --flag METAVAR  text".
+OPTION = re.compile(r"^  ((?:-[A-Za-z], )?-{1,2}[A-Za-z][\w-]*)((?: [A-Z][A-Z.:_0-9]*)?)\s+(.*)$")
 
 
 def roff_escape(text):

@@ -21,7 +21,7 @@ def help_options():
     """Every --option `sticky-agent --help` lists."""
     import re
     out = run([AGENT_BIN, "--help"]).stdout
-    return sorted(set(re.findall(r"(?m)^  (--[a-z][a-z-]*)", out)))
+    return sorted(set(re.findall(r"(?m)^  (?:-[A-Za-z], )?(--[a-z][a-z-]*)", out)))
 
 
 def unit_exec_start(unit_path):
