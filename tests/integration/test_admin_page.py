@@ -105,6 +105,19 @@ class AdminPageInChromium(unittest.TestCase):
         # And ready undoes it, from the page too.
         b.js(f"document.querySelector('button[data-action=ready][data-server={busiest}]').click(); true")
         wait_until(lambda: haproxy_status(self.s["sock"], "app", busiest) == "UP", timeout=10, what="HAProxy: UP")
+        # The config panel: generation 1, then the reload button reloads the file (generation 2)
+        # and the pins shown stay what they were.
+        b.wait_js("(() => { const g = document.getElementById('cfg-generation'); return g && g.textContent === '1'; })()",
+                  what="the page showing config generation 1")
+        pins_before = {n: self.dom_server(n)[1] for n in ("s1", "s2", "s3")}
+        b.js("document.getElementById('reload-button').click(); true")
+        b.wait_js("(() => { const g = document.getElementById('cfg-generation'); return g && g.textContent === '2'; })()",
+                  timeout=10, what="the page showing config generation 2 after its reload button")
+        action = b.js("window.__stickyAdmin.lastAction")
+        self.assertEqual((action["action"], action["status"], action["body"]["outcome"]), ("reload", 200, "applied"))
+        self.assertEqual(b.js("document.getElementById('cfg-outcome').textContent"), "applied")
+        b.wait_js("window.__stickyAdmin.refreshes > 0", what="a refresh after the reload")
+        self.assertEqual({n: self.dom_server(n)[1] for n in ("s1", "s2", "s3")}, pins_before)
         self.assertEqual(b.console_errors(), [])
 
 
