@@ -122,7 +122,8 @@ io::HttpReply AdminApi::handle(const io::HttpRequest& req) {
   }
   const std::string who = caller_name(req) + "@" + req.peer;
   const std::string_view token = bearer_token(req.header("authorization"));
-  if (token.empty() || !secrets_equal(token, options_.token)) {
+  const std::string& expected = options_.token_file ? options_.token_file->current() : options_.token;
+  if (token.empty() || !secrets_equal(token, expected)) {
     const std::int64_t now = options_.now_ms();
     if (now - last_auth_log_ms_ >= 1000) {  // at most one line a second, whatever a client sends
       last_auth_log_ms_ = now;

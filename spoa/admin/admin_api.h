@@ -13,12 +13,14 @@
 #include "admin/json.h"
 #include "admin/request.h"
 #include "admin/store_adapter.h"
+#include "admin/token_file.h"
 #include "io/http_listener.h"
 
 namespace sticky::admin {
 
 struct AdminOptions {
   std::string token;                               // the bearer token (never logged)
+  TokenFile* token_file = nullptr;                 // if set, the token comes from it (rotatable)
   std::int64_t default_active_ms = 5 * 60 * 1000;  // "active": seen within this window
   double max_wait_s = 60;                          // longest `wait` a client may ask for
   std::function<bool()> healthy;                   // for /healthz

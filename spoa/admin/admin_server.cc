@@ -1,9 +1,6 @@
 // Starts the admin API on its own listener (see admin_server.h).
 #include "admin/admin_server.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "admin/admin_api.h"
 #include "base/log.h"
 #include "io/http_listener.h"
@@ -11,37 +8,14 @@
 
 namespace sticky::admin {
 
-bool read_token_file(const std::string& path, std::string& token, std::string& error) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
-    error = path + ": cannot read the admin token file";
-    return false;
-  }
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  token = ss.str();
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ' || token.back() == '\t'))
-    token.pop_back();
-  if (token.size() < 16) {
-    error = path + ": the admin token must be at least 16 bytes (e.g. `openssl rand -hex 32 > " + path + "`)";
-    return false;
-  }
-  for (char c : token)
-    if (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e) {
-      error = path + ": the admin token must be printable ASCII without spaces (it travels in a header)";
-      return false;
-    }
-  return true;
-}
-
 std::unique_ptr<AdminServer> AdminServer::start(AdminSetup setup, std::string& error) {
   error.clear();
   if (setup.token_file.empty()) {
     STICKY_LOG(Info, "admin API disabled: no agent.admin_token_file / --admin-token-file");
     return nullptr;
   }
-  std::string token;
-  if (!read_token_file(setup.token_file, token, error)) return nullptr;
+  auto token = std::make_unique<TokenFile>();
+  if (!token->open(setup.token_file, error)) return nullptr;
   io::ListenAddress address;
   if (!io::parse_listen_address(setup.address, address, error) || address.kind != io::ListenAddress::Kind::Tcp) {
     error = "admin address: expected HOST:PORT, got '" + setup.address + "'" + (error.empty() ? "" : ": " + error);
@@ -49,8 +23,9 @@ std::unique_ptr<AdminServer> AdminServer::start(AdminSetup setup, std::string& e
   }
   std::unique_ptr<AdminServer> s(new AdminServer());
   s->store_ = std::make_unique<StoreAdapter>(std::move(setup.sources));
+  s->token_ = std::move(token);
   AdminOptions ao;
-  ao.token = std::move(token);
+  ao.token_file = s->token_.get();
   ao.healthy = std::move(setup.healthy);
   s->api_ = std::make_unique<AdminApi>(*s->store_, std::move(ao));
   io::HttpListenerOptions lo;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "admin/store_adapter.h"
+#include "admin/token_file.h"
 
 namespace sticky::io {
 class HttpListener;
@@ -34,13 +35,10 @@ class AdminServer {
 
  private:
   AdminServer() = default;
+  std::unique_ptr<TokenFile> token_;
   std::unique_ptr<StoreAdapter> store_;
   std::unique_ptr<AdminApi> api_;
   std::unique_ptr<io::HttpListener> listener_;
 };
-
-// The token from a token file: its content without trailing whitespace. False with `error` when the
-// file cannot be read, or the token is empty or shorter than 16 bytes.
-bool read_token_file(const std::string& path, std::string& token, std::string& error);
 
 }  // namespace sticky::admin
