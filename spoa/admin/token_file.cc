@@ -3,22 +3,16 @@
 
 #include <sys/stat.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "base/log.h"
+#include "base/read_file.h"
 
 namespace sticky::admin {
 
 bool read_token_file(const std::string& path, std::string& token, std::string& error) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
+  if (!read_whole_file(path, token)) {
     error = path + ": cannot read the admin token file";
     return false;
   }
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  token = ss.str();
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ' || token.back() == '\t'))
     token.pop_back();
   if (token.size() < 16) {

@@ -2,10 +2,9 @@
 #include "agent/persist_runtime.h"
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
 #include "base/hash.h"
+#include "base/read_file.h"
 #include "base/log.h"
 #include "policy/cidr.h"
 
@@ -34,14 +33,10 @@ policy::SameSite to_same_site(config::SameSite s) {
 }
 
 bool read_secret(const std::string& path, std::string& out, std::string& error) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
+  if (!read_whole_file(path, out)) {
     error = path + ": cannot read the cookie secret";
     return false;
   }
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  out = ss.str();
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
   return true;
 }
