@@ -162,7 +162,7 @@ io::HttpReply AdminApi::handle(const io::HttpRequest& req) {
     case RouteKind::Backend: reply.now = backend(route, q); break;
     case RouteKind::Lookup: reply.now = lookup(route, q); break;
     case RouteKind::DeleteEntry: reply.now = delete_entry(route, q, caller); break;
-    case RouteKind::ClearBackend: reply.now = clear_backend(route, caller); break;
+    case RouteKind::ClearBackend: reply.now = clear_backend(route, q, caller); break;
     case RouteKind::Server: reply.now = server_status(route, q); break;
     case RouteKind::Drain: reply.now = set_state(route, caller, "drain"); break;
     case RouteKind::Ready: reply.now = set_state(route, caller, "ready"); break;
@@ -404,16 +404,34 @@ io::HttpResponse AdminApi::delete_entry(const Route& r, const Query& q, const Ca
   return json_ok(j.take(), status);
 }
 
-io::HttpResponse AdminApi::clear_backend(const Route& r, const Caller& c) {
+io::HttpResponse AdminApi::clear_backend(const Route& r, const Query& q, const Caller& c) {
   int index = -1;
   if (auto e = check_backend(r.backend, index, true)) return *e;
+  // scope=local (the default): this agent's table only; scope=shared: Redis and every agent too.
+  const std::string_view scope = q.get("scope").value_or("local");
+  if (scope != "local" && scope != "shared") return json_error(400, "scope: expected local or shared");
+  if (scope == "shared" && !store_.sharing())
+    return json_error(409, "scope=shared: this agent shares no pins (no redis section)");
   const BackendInfo info = store_.backend(index);
   const std::size_t removed = store_.clear(index);
-  STICKY_LOG(Info, "admin: %s cleared backend %s: %zu entries removed from this agent's table", c.who.c_str(),
-             info.name.c_str(), removed);
   Json j;
-  j.begin_object().field("backend", info.name).field("removed", removed).field("scope", "local").end_object();
-  return json_ok(j.take());
+  j.begin_object().field("backend", info.name).field("removed", removed).field("scope", scope);
+  int status = 200;
+  std::string shared_note;
+  if (scope == "shared") {
+    const RedisSyncResult s = store_.clear_shared(index, options_.now_ms());
+    j.key("shared").begin_object().field("ok", s.ok).field("deleted", s.deleted).field("published_to", s.receivers);
+    if (!s.error.empty()) j.field("error", s.error);
+    j.end_object();
+    if (!s.ok) status = 502;  // this table is empty; Redis and the other agents may still hold pins
+    shared_note = s.ok ? "; redis deleted " + std::to_string(s.deleted) + ", published to " +
+                             std::to_string(s.receivers)
+                       : "; redis failed: " + s.error;
+  }
+  j.end_object();
+  STICKY_LOG(Info, "admin: %s cleared backend %s: %zu entries removed from this agent's table%s", c.who.c_str(),
+             info.name.c_str(), removed, shared_note.c_str());
+  return json_ok(j.take(), status);
 }
 
 io::HttpResponse AdminApi::server_status(const Route& r, const Query& q, bool* below_out, std::uint64_t below) {

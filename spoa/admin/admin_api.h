@@ -55,7 +55,7 @@ class AdminApi {
   io::HttpResponse backend(const Route& r, const Query& q);
   io::HttpResponse lookup(const Route& r, const Query& q);
   io::HttpResponse delete_entry(const Route& r, const Query& q, const Caller& c);
-  io::HttpResponse clear_backend(const Route& r, const Caller& c);
+  io::HttpResponse clear_backend(const Route& r, const Query& q, const Caller& c);
   io::HttpResponse server_status(const Route& r, const Query& q, bool* below_out = nullptr,
                                  std::uint64_t below = 0);
   io::HttpResponse set_state(const Route& r, const Caller& c, std::string_view state);

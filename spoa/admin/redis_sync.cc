@@ -6,9 +6,12 @@
 
 #include <array>
 #include <cstdlib>
+#include <chrono>
 #include <memory>
+#include <vector>
 
 #include "store/entry_codec.h"
+#include "store/pin_store.h"
 #include "store/redis_key.h"
 
 namespace sticky::admin {
@@ -100,6 +103,35 @@ Context connect_master(const store::RedisOptions& o, std::string& error) {
   return c;
 }
 
+// Publishes the tombstone of (backend, kind, key): receivers erase that pin, or every pin of the
+// backend when the key is empty. Sets out.receivers; false with out.error on failure.
+bool publish_tombstone(redisContext* c, const store::RedisOptions& o, std::string_view backend, std::uint8_t kind,
+                       std::string_view key, std::int64_t now_ms, RedisSyncResult& out) {
+  store::StickyRecord t;
+  t.backend.assign(backend);
+  t.kind = kind;
+  t.key.assign(key);
+  t.server.clear();  // the tombstone: receivers erase instead of pinning
+  t.created_ms = now_ms;
+  t.last_seen_ms = now_ms;
+  t.expires_ms = now_ms;
+  t.origin = o.node_id;
+  t.version = 0;
+  std::array<std::uint8_t, store::kMaxEncodedSize> buf{};
+  const store::EncodeResult e = store::encode(t, buf);
+  if (e.status != store::CodecStatus::Ok) {
+    out.error = "tombstone: " + std::string(store::codec_status_name(e.status));
+    return false;
+  }
+  const std::string channel = store::sticky_channel(o.cluster);
+  const char* argv[] = {"PUBLISH", channel.data(), reinterpret_cast<const char*>(buf.data())};
+  const std::size_t lens[] = {7, channel.size(), e.size};
+  Reply r = command(c, out.error, 3, argv, lens);
+  if (!r) return false;
+  out.receivers = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+  return true;
+}
+
 }  // namespace
 
 RedisSyncResult RedisSync::erase(std::string_view backend, std::uint8_t kind, std::string_view key,
@@ -116,28 +148,52 @@ RedisSyncResult RedisSync::erase(std::string_view backend, std::uint8_t kind, st
     if (!r) return out;
     out.deleted = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
   }
-  store::StickyRecord t;
-  t.backend.assign(backend);
-  t.kind = kind;
-  t.key.assign(key);
-  t.server.clear();  // the tombstone: receivers erase instead of pinning
-  t.created_ms = now_ms;
-  t.last_seen_ms = now_ms;
-  t.expires_ms = now_ms;
-  t.origin = options_.node_id;
-  t.version = 0;
-  std::array<std::uint8_t, store::kMaxEncodedSize> buf{};
-  const store::EncodeResult e = store::encode(t, buf);
-  if (e.status != store::CodecStatus::Ok) {
-    out.error = "tombstone: " + std::string(store::codec_status_name(e.status));
-    return out;
-  }
-  const std::string channel = store::sticky_channel(options_.cluster);
-  const char* argv[] = {"PUBLISH", channel.data(), reinterpret_cast<const char*>(buf.data())};
-  const std::size_t lens[] = {7, channel.size(), e.size};
-  Reply r = command(c.get(), out.error, 3, argv, lens);
-  if (!r) return out;
-  out.receivers = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+  if (!publish_tombstone(c.get(), options_, backend, kind, key, now_ms, out)) return out;
+  out.ok = true;
+  return out;
+}
+
+RedisSyncResult RedisSync::clear_backend(std::string_view backend, std::int64_t now_ms, std::int64_t max_ms) {
+  RedisSyncResult out;
+  Context c = connect_master(options_, out.error);
+  if (!c) return out;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(max_ms);
+  const std::string pattern = store::backend_scan_pattern(options_.cluster, backend);
+  std::string cursor = "0";
+  do {
+    if (std::chrono::steady_clock::now() > deadline) {
+      out.error = "redis: clearing took longer than " + std::to_string(max_ms) + " ms (" +
+                  std::to_string(out.deleted) + " keys deleted so far); call again to finish";
+      return out;
+    }
+    const char* scan[] = {"SCAN", cursor.c_str(), "MATCH", pattern.c_str(), "COUNT", "1000"};
+    const std::size_t scan_lens[] = {4, cursor.size(), 5, pattern.size(), 5, 4};
+    Reply r = command(c.get(), out.error, 6, scan, scan_lens);
+    if (!r) return out;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
+        r->element[1]->type != REDIS_REPLY_ARRAY) {
+      out.error = "redis: unexpected SCAN reply";
+      return out;
+    }
+    cursor.assign(r->element[0]->str, r->element[0]->len);
+    // One UNLINK per batch, only for this backend's keys ("app:v2" also matches "app:*").
+    std::vector<const char*> argv{"UNLINK"};
+    std::vector<std::size_t> lens{6};
+    const redisReply* keys = r->element[1];
+    for (std::size_t i = 0; i < keys->elements; ++i) {
+      const redisReply* k = keys->element[i];
+      if (k->type != REDIS_REPLY_STRING) continue;
+      if (store::key_backend(std::string_view(k->str, k->len), options_.cluster) != backend) continue;
+      argv.push_back(k->str);
+      lens.push_back(k->len);
+    }
+    if (argv.size() > 1) {
+      Reply d = command(c.get(), out.error, static_cast<int>(argv.size()), argv.data(), lens.data());
+      if (!d) return out;
+      out.deleted += d->type == REDIS_REPLY_INTEGER ? d->integer : 0;
+    }
+  } while (cursor != "0");
+  if (!publish_tombstone(c.get(), options_, backend, store::kMinPinKind, {}, now_ms, out)) return out;
   out.ok = true;
   return out;
 }

@@ -110,6 +110,10 @@ RedisSyncResult StoreAdapter::erase_shared(int backend, const KeyInput& key, std
   return redis_->erase(name, static_cast<std::uint8_t>(key.kind), key.key, now_ms);
 }
 
+RedisSyncResult StoreAdapter::clear_shared(int backend, std::int64_t now_ms) {
+  return redis_->clear_backend(persist_backend(backend).engine->options().name, now_ms);
+}
+
 RedisSyncResult StoreAdapter::shared_record(int backend, const KeyInput& key) {
   const auto& name = persist_backend(backend).engine->options().name;
   return redis_->get(name, static_cast<std::uint8_t>(key.kind), key.key);

@@ -109,6 +109,8 @@ class StoreAdapter {
   std::string node_id() const;
   RedisSyncResult erase_shared(int backend, const KeyInput& key, std::int64_t now_ms);
   RedisSyncResult shared_record(int backend, const KeyInput& key);
+  // Every pin of the backend in Redis, and (by the published tombstone) in every agent's table.
+  RedisSyncResult clear_shared(int backend, std::int64_t now_ms);
 
   bool has_runtime_api() const { return !sources_.runtime_api.empty(); }
   health::RuntimeApiReply haproxy(const std::string& command) const;

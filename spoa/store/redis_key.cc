@@ -42,4 +42,24 @@ std::string scan_pattern(std::string_view cluster) {
   return std::string(kKeyPrefix) + std::string(cluster) + ":*";
 }
 
+std::string backend_scan_pattern(std::string_view cluster, std::string_view backend) {
+  std::string out = std::string(kKeyPrefix) + std::string(cluster) + ":";
+  for (char c : backend) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out.push_back('\\');  // glob-literal
+    out.push_back(c);
+  }
+  return out + ":*";
+}
+
+std::string_view key_backend(std::string_view redis_key, std::string_view cluster) {
+  const std::string head = std::string(kKeyPrefix) + std::string(cluster) + ":";
+  if (!redis_key.starts_with(head)) return {};
+  std::string_view rest = redis_key.substr(head.size());
+  const std::size_t hex = rest.rfind(':');
+  if (hex == std::string_view::npos || hex == 0) return {};
+  const std::size_t kind = rest.rfind(':', hex - 1);
+  if (kind == std::string_view::npos || kind == 0 || kind + 1 == hex) return {};
+  return rest.substr(0, kind);
+}
+
 }  // namespace sticky::store

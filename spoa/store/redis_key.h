@@ -32,5 +32,11 @@ std::string redis_key_of(std::string_view cluster, const StickyRecord& record);
 std::string sticky_channel(std::string_view cluster);
 // The SCAN MATCH pattern covering every record of the cluster.
 std::string scan_pattern(std::string_view cluster);
+// The SCAN MATCH pattern covering a backend's records. It also matches a backend whose name
+// extends this one after a ':' ("app" matches "app:v2"): filter with key_backend().
+std::string backend_scan_pattern(std::string_view cluster, std::string_view backend);
+// The backend segment of a record key of `cluster`, read from the right (see above); empty when
+// `redis_key` is not one.
+std::string_view key_backend(std::string_view redis_key, std::string_view cluster);
 
 }  // namespace sticky::store

@@ -1,11 +1,23 @@
-"""Deleting a pin through the admin API with Redis sharing on: the entry leaves this agent's table,
-Redis, and (through the published tombstone) the other agent's table. Two HAProxy + agent nodes,
-one real redis-server."""
+"""Deleting a pin, and clearing a backend, through the admin API with Redis sharing on: the entries
+leave this agent's table, Redis, and (through the published tombstone) the other agent's table. Two
+HAProxy + agent nodes, one real redis-server whose agent user is the ACL line shipped in
+redis/redis.conf (so the shipped ACL is shown to allow what the admin API sends)."""
+import os
 import unittest
 
 from admin_stack import Admin, start_admin_stack
 from harness import Stack, wait_until
 from shared_stack import ask as ask_once, redis_cli, redis_key, redis_section
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+PASSWORD = "it-admin-redis-password"
+
+
+def shipped_acl():
+    """The `user sticky ...` line of redis/redis.conf, with a test password, as redis-server args."""
+    with open(os.path.join(REPO, "redis", "redis.conf")) as f:
+        line = next(l for l in f if l.startswith("user sticky "))
+    return line.replace(">CHANGE-ME-sticky-password", ">" + PASSWORD).split()[1:]
 
 
 def ask(port, client):
@@ -23,13 +35,14 @@ class AdminDeleteAcrossNodes(unittest.TestCase):
         cls.redis_stack = Stack(prefix="sticky-admin-redis-")
         cls.stacks = [cls.redis_stack]
         try:
-            cls.redis = cls.redis_stack.start_redis()
+            cls.redis = cls.redis_stack.start_redis(extra=("--user", *shipped_acl()))
             cls.nodes = {}
             for name in ("a", "b"):
                 stack = Stack(prefix=f"sticky-admin-{name}-")
                 cls.stacks.append(stack)
-                s = start_admin_stack(stack, replacements=[
-                    ("backends:\n", redis_section(cls.redis.port, name) + "backends:\n")])
+                stack.write("redis.pass", PASSWORD + "\n")
+                section = redis_section(cls.redis.port, name) + "  user: sticky\n  password_file: redis.pass\n"
+                s = start_admin_stack(stack, replacements=[("backends:\n", section + "backends:\n")])
                 s["api"] = Admin(s["admin"], s["token"])
                 cls.nodes[name] = s
         except Exception:
@@ -86,6 +99,35 @@ class AdminDeleteAcrossNodes(unittest.TestCase):
         self.assertEqual(status, 200, d)
         self.assertEqual((d["deleted_local"], d["shared"]["deleted"]), (False, 1), d)
         wait_until(lambda: self.lookup("a", client)[0] == 404, timeout=5, what="node a forgetting the pin")
+
+    def test_a_shared_clear_empties_redis_and_every_agent(self):
+        a, b = self.nodes["a"], self.nodes["b"]
+        clients = [f"203.0.113.{i}" for i in range(60, 66)]
+        for client in clients:
+            ask(a["port"], client)
+        for client in clients:
+            wait_until(lambda: self.lookup("b", client)[0] == 200, timeout=5, what=f"node b adopting {client}")
+        keys = lambda: int(redis_cli(self.redis.port, "EVAL", "return #redis.call('KEYS', ARGV[1])", "0",
+                                     "sticky:it:app:*"))
+        self.assertGreaterEqual(keys(), len(clients))
+        # A local clear (the default) leaves Redis and node a alone.
+        status, c = b["api"].call("POST", "/api/v1/backends/app/clear")
+        self.assertEqual((status, c["scope"]), (200, "local"), c)
+        self.assertGreaterEqual(keys(), len(clients))
+        self.assertEqual(self.lookup("a", clients[0])[0], 200)
+        # A shared clear from node b: Redis emptied for app, node a's table too (the tombstone).
+        status, c = b["api"].call("POST", "/api/v1/backends/app/clear", {"scope": "shared"})
+        self.assertEqual((status, c["scope"], c["shared"]["ok"]), (200, "shared", True), c)
+        self.assertGreaterEqual(c["shared"]["deleted"], len(clients))
+        self.assertGreaterEqual(c["shared"]["published_to"], 2)
+        self.assertEqual(keys(), 0)
+        for client in clients:
+            wait_until(lambda: self.lookup("a", client)[0] == 404, timeout=5, what=f"node a forgetting {client}")
+            self.assertEqual(self.lookup("b", client)[0], 404)
+        self.assertIn("redis deleted", b["agent"].output())
+        # Bad scope: 400, nothing touched.
+        status, c = b["api"].call("POST", "/api/v1/backends/app/clear", {"scope": "everywhere"})
+        self.assertEqual(status, 400, c)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,9 @@ void SharedStore::apply(const StickyRecord& r, std::int64_t now_ms, bool authori
       ++rejected_;
       return;
     }
-    table_.erase({static_cast<std::uint16_t>(id), r.kind, r.key});
+    // An empty key stands for the whole backend: an operator cleared it everywhere.
+    if (r.key.empty()) table_.erase_backend(static_cast<std::uint16_t>(id));
+    else table_.erase({static_cast<std::uint16_t>(id), r.kind, r.key});
     std::lock_guard<std::mutex> lock(mutex_);
     ++applied_;
     return;

@@ -88,3 +88,17 @@ TEST_CASE("Each refusal is reported once per process, and the memory of them is 
   CHECK(fresh <= kMaxPermissionReports);
   CHECK_FALSE(first_permission_report("unit-test filler 99"));
 }
+
+TEST_CASE("A backend's keys are found by pattern and told apart from a longer backend name", "[redis_key]") {
+  CHECK(backend_scan_pattern("c1", "app") == "sticky:c1:app:*");
+  CHECK(backend_scan_pattern("c1", "a*b") == "sticky:c1:a\\*b:*");
+  std::string k;
+  make_redis_key(k, "c1", "app", 2, std::string("\x0a\x00\x00\x01", 4));
+  CHECK(key_backend(k, "c1") == "app");
+  make_redis_key(k, "c1", "app:v2", 2, "x");
+  CHECK(key_backend(k, "c1") == "app:v2");  // matched by app's pattern, but not app's key
+  CHECK(key_backend(k, "c2").empty());
+  CHECK(key_backend("sticky:c1:app", "c1").empty());
+  CHECK(key_backend("sticky:c1::2:ab", "c1").empty());
+  CHECK(key_backend("other:c1:app:2:ab", "c1").empty());
+}
