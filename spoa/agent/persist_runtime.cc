@@ -212,9 +212,7 @@ std::unique_ptr<PersistRuntime> PersistRuntime::build(const config::Config& cfg,
 
 std::shared_ptr<PersistBackends> PersistRuntime::prepare(const config::Config& cfg, std::vector<std::string>& errors,
                                                          PersistReloadPlan& plan) const {
-  if (cfg.redis.has_value() != shared_)
-    plan.restart_needed.push_back(shared_ ? "redis (removed: pins stay shared until a restart)"
-                                          : "redis (added: pins stay local until a restart)");
+  // Redis added or removed is reported by restart_needed() ("redis"): engines keep sharing as started.
   const std::vector<HaproxyTableSync::Target> tables = table_targets(cfg);
   if (!tables.empty() && !table_sync_)
     errors.push_back(cfg.source + ": haproxy_table needs haproxy.runtime_api, which this agent was started " +
