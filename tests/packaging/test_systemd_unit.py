@@ -44,7 +44,8 @@ class InstalledUnit(unittest.TestCase):
         with open(self.unit) as f:
             text = f.read()
         self.assertEqual(re.findall(r"@[A-Z_]+@", text), [], "an unsubstituted @VAR@ is left")
-        self.assertNotRegex(text, r"(?m)^ExecReload=", "the agent has no reload signal")
+        # `systemctl reload` is the agent's hot reload (SIGHUP to the main process, no other one).
+        self.assertEqual(re.findall(r"(?m)^ExecReload=.*$", text), ["ExecReload=/bin/kill -HUP $MAINPID"])
 
     def test_an_edited_config_is_kept_on_reinstall(self):
         conf = os.path.join(self.prefix, "etc", "sticky-agent", "sticky-agent.yaml")
