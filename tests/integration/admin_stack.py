@@ -17,17 +17,18 @@ def write_token(stack):
     return token, stack.write("admin.token", token + "\n")
 
 
-def start_admin_stack(stack, replacements=(), extra_args=()):
+def start_admin_stack(stack, replacements=(), extra_args=(), mode="akamai", config=None):
     """HAProxy + agent (akamai config, 200 ms polls) with --admin and --metrics. Returns a dict:
-    agent, port (HTTP), admin (port), metrics (port), token, sock (runtime API)."""
+    agent, port (HTTP), admin (port), metrics (port), token, sock (runtime API). `mode` and
+    `config`: another haproxy-conf/<mode> and an agent config file the test wrote (see start_persist)."""
     stack.write("akamai-edges.txt", EDGES)
     token, token_path = write_token(stack)
     admin_port, metrics_port = free_port(), free_port()
     agent, port, env = start_persist(
-        stack, "akamai",
+        stack, mode,
         agent_args=("--admin", f"127.0.0.1:{admin_port}", "--admin-token-file", token_path,
                     "--metrics", f"127.0.0.1:{metrics_port}", *extra_args),
-        replacements=[("poll_interval: 1s", "poll_interval: 200ms"), *replacements])
+        replacements=[("poll_interval: 1s", "poll_interval: 200ms"), *replacements], config=config)
     wait_port(admin_port)
     wait_reason(port)
     return {"agent": agent, "port": port, "admin": admin_port, "metrics": metrics_port, "token": token,

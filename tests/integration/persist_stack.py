@@ -69,10 +69,11 @@ def agent_config(stack, mode, extra_replacements=()):
 
 
 def start_persist(stack, mode, agent_args=(), replacements=(), servers=3, name_suffix="",
-                  haproxy_cfg="haproxy.cfg", extra_env=None, agent_port=None, haproxy_args=()):
+                  haproxy_cfg="haproxy.cfg", extra_env=None, agent_port=None, haproxy_args=(), config=None):
     """Starts agent + HAProxy for haproxy-conf/<mode>. Returns (agent, http_port, env).
-    A second node goes in its own Stack (its own dir, runtime API socket and ports)."""
-    cfg = agent_config(stack, mode, replacements)
+    `config`: an agent config file the test wrote itself (instead of the shipped one with
+    `replacements`). A second node goes in its own Stack (its own dir, runtime API socket and ports)."""
+    cfg = config or agent_config(stack, mode, replacements)
     agent = stack.start_agent("--config", cfg, *agent_args, name="agent" + name_suffix, port=agent_port)
     env = {
         "STICKY_RUN_DIR": stack.dir,

@@ -13,8 +13,8 @@ CLUSTER = "it"  # redis_section() names the cluster "it": keys are sticky:it:app
 KIND_TRUE_CLIENT_IP = 3  # policy::IdentityKind::TrueClientIp (spoa/policy/identity.h)
 
 
-def redis_key(tcip):
-    return f"sticky:{CLUSTER}:app:{KIND_TRUE_CLIENT_IP}:{ipaddress.ip_address(tcip).packed.hex()}"
+def redis_key(tcip, backend="app"):
+    return f"sticky:{CLUSTER}:{backend}:{KIND_TRUE_CLIENT_IP}:{ipaddress.ip_address(tcip).packed.hex()}"
 
 
 def redis_cli(port, *args):
