@@ -1,7 +1,8 @@
 """The unit's SystemCallFilter= lets the agent do its whole job. The agent runs under `strace -f -c`
 (no seccomp here: strace lists what it calls) behind a real HAProxy with the shipped akamai configs,
 sharing through a real redis-server, following HAProxy's runtime API, with a unix listener chowned
-to its own group and a TCP listener, serving /metrics, answering requests, then drained by SIGTERM.
+to its own group and a TCP listener, serving /metrics, answering requests, reloaded by SIGHUP, then
+drained by SIGTERM.
 Every system call it made must be in the set the unit allows, as `systemd-analyze syscall-filter`
 expands the unit's own SystemCallFilter= lines; one outside it would fail with EPERM in the unit."""
 import os
@@ -106,11 +107,16 @@ class UnitSyscalls(unittest.TestCase):
             for i in range(20):
                 harness.get(port, "/", {"True-Client-IP": f"127.0.1.{i}"})
             self.assertIn("sticky_redis_writes_total", harness.agent_metrics(metrics_port))
-            # SIGTERM to the agent itself (strace's child), so it drains and exits and strace writes
-            # its table; then strace ends on its own.
             with open(f"/proc/{agent.pid}/task/{agent.pid}/children") as f:
                 children = f.read().split()
             self.assertEqual(len(children), 1, children)
+            # A hot reload (what ExecReload= sends): the config and the files it names re-read.
+            os.kill(int(children[0]), signal.SIGHUP)
+            harness.wait_until(lambda: harness.agent_metrics(metrics_port).get(
+                'sticky_config_reloads_total{outcome="applied"}') == 1, timeout=10, what="the reload applied")
+            harness.get(port, "/", {"True-Client-IP": "127.0.2.1"})
+            # SIGTERM to the agent itself (strace's child), so it drains and exits and strace writes
+            # its table; then strace ends on its own.
             os.kill(int(children[0]), signal.SIGTERM)
             deadline = time.monotonic() + 20
             while agent.alive() and time.monotonic() < deadline:
