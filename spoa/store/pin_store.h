@@ -84,7 +84,8 @@ class PinStore {
 // The table's answer to `q`: the pin (slid on a hit), and with a shared store `reachable`, whether
 // it must be asked too (no pin, or a shared pin not written out for a whole TTL: lapsed).
 inline PinAnswer local_answer(StickyTable& table, const PinQuery& q, std::int64_t now_ms, bool reachable) {
-  PinAnswer a{table.lookup(q.key, now_ms), std::nullopt, false, false, false};  // no copy of the pin
+  // With the backend's TTL now: a reload's new TTL reaches a pinned client at its next request.
+  PinAnswer a{table.lookup(q.key, now_ms, q.ttl_ms), std::nullopt, false, false, false};  // no copy of the pin
   if (!reachable) return a;  // no shared store, or it is down: decide locally, never wait
   if (!a.local) {
     a.ask_shared = true;

@@ -379,7 +379,7 @@ StickyTable::Shard& StickyTable::shard_for(const StickyKey& key, std::uint64_t h
   return p.shards[(hash >> 40) & p.mask];
 }
 
-std::optional<StickyEntry> StickyTable::lookup(const StickyKey& key, std::int64_t now_ms) {
+std::optional<StickyEntry> StickyTable::lookup(const StickyKey& key, std::int64_t now_ms, std::int64_t ttl_ms) {
   if (check_key(key) != StickyStatus::Ok) return std::nullopt;
   const std::uint64_t h = key_hash(key);
   const auto tag = static_cast<std::uint32_t>(h);
@@ -393,13 +393,15 @@ std::optional<StickyEntry> StickyTable::lookup(const StickyKey& key, std::int64_
     return std::nullopt;
   }
   Slot& s = sh.slots[i];
-  if (is_expired(s, now_s)) {
+  const std::uint32_t ttl_s = ttl_ms > 0 ? ttl_to_sec(ttl_ms) & kMaxTtlSec : s.ttl_s;
+  if (is_expired(s, now_s) || std::uint64_t{s.last_seen_s} + ttl_s <= now_s) {
     sh.remove(i);
     ++sh.counters.expired;
     ++sh.counters.misses;
     return std::nullopt;
   }
   ++sh.counters.hits;
+  s.ttl_s = ttl_s;
   if (now_s > s.last_seen_s) {
     s.last_seen_s = now_s;
     s.touched = 1;

@@ -155,8 +155,11 @@ class StickyTable {
   StickyTable& operator=(const StickyTable&) = delete;
 
   // Hit: refreshes last_seen to `now` (sliding the expiry) and returns the refreshed entry.
-  // An expired entry is removed and reported as a miss.
-  std::optional<StickyEntry> lookup(const StickyKey& key, std::int64_t now_ms);
+  // An expired entry is removed and reported as a miss. `ttl_ms` > 0: the backend's TTL now, which
+  // a config reload may have changed since the pin was written: idle longer than it (or than the
+  // entry's own TTL) is expired, and a hit re-arms the entry with it, so a new TTL reaches the
+  // clients already pinned at their next request.
+  std::optional<StickyEntry> lookup(const StickyKey& key, std::int64_t now_ms, std::int64_t ttl_ms = 0);
   // Like lookup() but changes nothing (no refresh, no removal, no counters).
   std::optional<StickyEntry> peek(const StickyKey& key, std::int64_t now_ms) const;
 

@@ -78,7 +78,10 @@ TEST_CASE("with a shared store reachable, a miss or a lapsed pin asks it", "[pin
   PinWrite long_lived = pin(PinWrite::Type::New, 2);
   long_lived.ttl_ms = 600'000;
   LocalPins::apply_local(plain, long_lived, kNow, false);
-  CHECK_FALSE(local_answer(plain, q, kNow + 70'000, true).ask_shared);
+  const PinQuery long_q{kKey, 600'000};  // its backend's TTL (a shorter one now would expire it)
+  const PinAnswer p = local_answer(plain, long_q, kNow + 70'000, true);
+  CHECK(p.local);
+  CHECK_FALSE(p.ask_shared);
 }
 
 TEST_CASE("the merge rule: version, then last seen, then server id; authoritative always wins", "[pin_store]") {

@@ -102,6 +102,29 @@ TEST_CASE("a lookup refreshes last_seen and slides the expiry; peek does not", "
   CHECK(t.lookup(k.view(), kT0 + 1 * kSec)->last_seen_ms == kT0 + 17 * kSec);
 }
 
+TEST_CASE("a lookup with the backend's TTL now re-arms the pin with it; idle longer than either TTL is expired",
+          "[sticky_table]") {
+  // A config reload changed the backend's TTL after these pins were written with 30 s.
+  StickyTable t;
+  const OwnedKey shorter = ipv4(20), longer = ipv4(21), idle = ipv4(22), plain = ipv4(23);
+  for (const OwnedKey* k : {&shorter, &longer, &idle, &plain}) t.upsert(k->view(), 1, kT0, 30 * kSec);
+  const auto a = t.lookup(shorter.view(), kT0 + 5 * kSec, 10 * kSec);
+  REQUIRE(a.has_value());
+  CHECK(a->expires_ms == kT0 + 15 * kSec);
+  CHECK(a->created_ms == kT0);
+  CHECK_FALSE(t.peek(shorter.view(), kT0 + 15 * kSec).has_value());
+  const auto b = t.lookup(longer.view(), kT0 + 5 * kSec, 60 * kSec);
+  REQUIRE(b.has_value());
+  CHECK(b->expires_ms == kT0 + 65 * kSec);
+  CHECK(t.peek(longer.view(), kT0 + 64 * kSec).has_value());
+  // Idle for 12 s: within its own 30 s, beyond the backend's 10 s now: gone, counted as expired.
+  const auto before = t.counters().expired;
+  CHECK_FALSE(t.lookup(idle.view(), kT0 + 12 * kSec, 10 * kSec).has_value());
+  CHECK(t.counters().expired == before + 1);
+  // Without a TTL (0) the entry keeps its own.
+  CHECK(t.lookup(plain.view(), kT0 + 5 * kSec, 0)->expires_ms == kT0 + 35 * kSec);
+}
+
 TEST_CASE("erase removes a key once", "[sticky_table]") {
   StickyTable t;
   const OwnedKey k = ipv4(3);
