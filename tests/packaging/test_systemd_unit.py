@@ -45,7 +45,12 @@ class InstalledUnit(unittest.TestCase):
             text = f.read()
         self.assertEqual(re.findall(r"@[A-Z_]+@", text), [], "an unsubstituted @VAR@ is left")
         # `systemctl reload` is the agent's hot reload (SIGHUP to the main process, no other one).
-        self.assertEqual(re.findall(r"(?m)^ExecReload=.*$", text), ["ExecReload=/bin/kill -HUP $MAINPID"])
+        reload = re.findall(r"(?m)^ExecReload=.*$", text)
+        self.assertEqual(len(reload), 2, reload)
+        check = reload[0][len("ExecReload="):].split()
+        self.assertEqual(check[1:], ["--check", unit_exec_start(self.unit)[-1]], reload)  # the file ExecStart reads
+        self.assertTrue(check[0].endswith("/sticky-agent"), reload)
+        self.assertEqual(reload[1], "ExecReload=/bin/kill -HUP $MAINPID")
 
     def test_an_edited_config_is_kept_on_reinstall(self):
         conf = os.path.join(self.prefix, "etc", "sticky-agent", "sticky-agent.yaml")

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import stat
 import sys
 import time
@@ -110,7 +111,12 @@ class UnitSyscalls(unittest.TestCase):
             with open(f"/proc/{agent.pid}/task/{agent.pid}/children") as f:
                 children = f.read().split()
             self.assertEqual(len(children), 1, children)
-            # A hot reload (what ExecReload= sends): the config and the files it names re-read.
+            # A hot reload as ExecReload= does it: `--check` of the config (a process of its own, under
+            # the same filter), then SIGHUP: the config and the files it names re-read.
+            check_summary = stack.path("strace-check.txt")
+            checked = subprocess.run(["strace", "-f", "-c", "-o", check_summary, "--", saved, "--check",
+                                      stack.path("sticky-agent.yaml")], capture_output=True, text=True, timeout=60)
+            self.assertEqual(checked.returncode, 0, checked.stderr)
             os.kill(int(children[0]), signal.SIGHUP)
             harness.wait_until(lambda: harness.agent_metrics(metrics_port).get(
                 'sticky_config_reloads_total{outcome="applied"}') == 1, timeout=10, what="the reload applied")
@@ -122,7 +128,7 @@ class UnitSyscalls(unittest.TestCase):
             while agent.alive() and time.monotonic() < deadline:
                 time.sleep(0.1)
             self.assertFalse(agent.alive(), "the agent did not stop on SIGTERM")
-            used = strace_summary(summary)
+            used = strace_summary(summary) | strace_summary(check_summary)
         self.assertGreaterEqual(len(used), 20, used)
         # The run did the work it is meant to cover: accepted, polled, chowned, connected, threads.
         for family in (("accept", "accept4"), ("epoll_wait", "epoll_pwait"), ("chown", "fchown", "fchownat"),
