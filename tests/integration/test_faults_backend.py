@@ -1,6 +1,7 @@
 """An application server killed (SIGKILL) under steady load from a returning set of clients
-(issue 12): no request fails (HAProxy redispatches, `retry-on` covers the one in flight), every
-client of the dead server moves to a live one, and nobody else's pin changes (counted).
+(issue 12): no request fails (HAProxy redispatches, the shipped `retry-on` covers the one in
+flight), every client of the dead server moves to a live one, and nobody else's pin changes
+(counted).
 Figures: tests/bench/faults/fault_suite.py."""
 import sys
 import unittest
