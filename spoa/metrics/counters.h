@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "metrics/latency_histogram.h"
+
 namespace sticky::metrics {
 
 #define STICKY_CORE_COUNTERS(X)                                                                  \
@@ -54,20 +56,14 @@ inline constexpr std::array<CounterInfo, kCounterCount> kCounterInfo = {{
 #undef STICKY_X
 }};
 
-// Decode-to-ACK latency of NOTIFY frames (from the frame decoded to its ACK encoded), as a
-// Prometheus histogram with fixed upper bounds in microseconds; one more bucket counts the rest.
-inline constexpr std::array<std::uint32_t, 12> kLatencyBoundsUs = {25,   50,    100,   250,   500,   1000,
-                                                                   2500, 5000,  10000, 25000, 50000, 100000};
-inline constexpr std::size_t kLatencyBuckets = kLatencyBoundsUs.size() + 1;
-
 // One per worker. Single writer, so increments are a relaxed load and store: no locked
 // instruction on the hot path, yet the exporter thread reads without a data race.
 struct Shard {
   std::array<std::atomic<std::uint64_t>, kCounterCount> counters{};
   std::array<std::atomic<std::uint64_t>, kStatusSlots> errors_by_status{};
   std::atomic<std::int64_t> connections_open{0};
-  std::array<std::atomic<std::uint64_t>, kLatencyBuckets> latency_buckets{};  // not cumulative
-  std::atomic<std::uint64_t> latency_sum_ns{0};
+  // Decode-to-ACK latency of NOTIFY frames (from the frame decoded to its ACK encoded).
+  SharedLatencyHistogram latency;
 
   void inc(Counter c, std::uint64_t by = 1) {
     auto& a = counters[static_cast<std::size_t>(c)];
@@ -78,14 +74,7 @@ struct Shard {
     a.store(a.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
   // A dozen compares and two relaxed stores: no allocation, no locked instruction.
-  void observe_latency_ns(std::uint64_t ns) {
-    const std::uint64_t us = ns / 1000;
-    std::size_t b = 0;
-    while (b < kLatencyBoundsUs.size() && us > kLatencyBoundsUs[b]) ++b;
-    auto& a = latency_buckets[b];
-    a.store(a.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    latency_sum_ns.store(latency_sum_ns.load(std::memory_order_relaxed) + ns, std::memory_order_relaxed);
-  }
+  void observe_latency_ns(std::uint64_t ns) { latency.observe_ns(ns); }
   std::uint64_t get(Counter c) const {
     return counters[static_cast<std::size_t>(c)].load(std::memory_order_relaxed);
   }

@@ -31,6 +31,26 @@ void append_sample(std::string& out, const char* metric, const char* label, Metr
   out += buf;
 }
 
+void append_histogram(std::string& out, const char* metric, const char* help, const LatencyHistogram& h) {
+  char buf[640];
+  std::snprintf(buf, sizeof buf, "# HELP %s %s\n# TYPE %s histogram\n", metric, help, metric);
+  out += buf;
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 0; b < kLatencyBuckets; ++b) {
+    cumulative += h.buckets[b];
+    if (b < kLatencyBoundsUs.size())
+      std::snprintf(buf, sizeof buf, "%s_bucket{le=\"%g\"} %llu\n", metric, kLatencyBoundsUs[b] / 1e6,
+                    static_cast<unsigned long long>(cumulative));
+    else
+      std::snprintf(buf, sizeof buf, "%s_bucket{le=\"+Inf\"} %llu\n", metric,
+                    static_cast<unsigned long long>(cumulative));
+    out += buf;
+  }
+  std::snprintf(buf, sizeof buf, "%s_sum %.9f\n%s_count %llu\n", metric, static_cast<double>(h.sum_ns) / 1e9,
+                metric, static_cast<unsigned long long>(cumulative));
+  out += buf;
+}
+
 std::string render_prometheus(const std::vector<const Shard*>& shards,
                               const std::vector<ExtraRenderer>& extras) {
   std::string out;
@@ -56,27 +76,10 @@ std::string render_prometheus(const std::vector<const Shard*>& shards,
                   code, static_cast<unsigned long long>(sum));
     out += buf;
   }
-  out += "# HELP sticky_request_latency_seconds NOTIFY frames from decoded to ACK encoded (agent time)\n";
-  out += "# TYPE sticky_request_latency_seconds histogram\n";
-  std::uint64_t cumulative = 0, sum_ns = 0;
-  for (const Shard* s : shards) sum_ns += s->latency_sum_ns.load(std::memory_order_relaxed);
-  for (std::size_t b = 0; b < kLatencyBuckets; ++b) {
-    for (const Shard* s : shards) cumulative += s->latency_buckets[b].load(std::memory_order_relaxed);
-    char buf[160];
-    if (b < kLatencyBoundsUs.size())
-      std::snprintf(buf, sizeof buf, "sticky_request_latency_seconds_bucket{le=\"%g\"} %llu\n",
-                    kLatencyBoundsUs[b] / 1e6, static_cast<unsigned long long>(cumulative));
-    else
-      std::snprintf(buf, sizeof buf, "sticky_request_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
-                    static_cast<unsigned long long>(cumulative));
-    out += buf;
-  }
-  {
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "sticky_request_latency_seconds_sum %.9f\nsticky_request_latency_seconds_count %llu\n",
-                  static_cast<double>(sum_ns) / 1e9, static_cast<unsigned long long>(cumulative));
-    out += buf;
-  }
+  LatencyHistogram latency;
+  for (const Shard* s : shards) add_histogram(latency, s->latency);
+  append_histogram(out, "sticky_request_latency_seconds", "NOTIFY frames from decoded to ACK encoded (agent time)",
+                   latency);
   for (const auto& extra : extras) extra(out);
   return out;
 }
