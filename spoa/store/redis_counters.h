@@ -1,11 +1,13 @@
 // Plain counters of one Redis client or subscriber. Each is owned by one loop thread (no atomics);
 // the metrics exporter sums snapshots. X(field, metric, label, type, help): the list the exporter
-// walks (base/counter_list.h), so every counter kept here is on /metrics.
+// walks (base/counter_list.h), so every counter kept here is on /metrics; the round-trip histogram
+// beside them is listed in kRedisHistogramFields, rendered and merged with them.
 #pragma once
 
 #include <cstdint>
 
 #include "base/counter_list.h"
+#include "metrics/latency_histogram.h"
 
 namespace sticky::store {
 
@@ -16,6 +18,8 @@ namespace sticky::store {
     "Redis connection attempts that failed (refused, connect timeout, AUTH/ROLE failure)")               \
   X(reconnects, "sticky_redis_reconnects_total", "", Counter, "reconnect attempts scheduled after a loss") \
   X(disconnects, "sticky_redis_disconnects_total", "", Counter, "established Redis connections lost")    \
+  X(connected, "sticky_redis_connected", "", Gauge,                                                      \
+    "workers whose Redis connection is up (sampled as their counters are published, about once a second)") \
   X(stalls, "sticky_redis_stalls_total", "", Counter, "Redis connections dropped because replies stopped") \
   X(sentinel_queries, "sticky_redis_sentinel_queries_total", "", Counter, "master address queries sent to Sentinels") \
   X(sentinel_failures, "sticky_redis_sentinel_failures_total", "", Counter,                              \
@@ -29,6 +33,8 @@ namespace sticky::store {
   X(timeouts, "sticky_redis_timeouts_total", "", Counter, "Redis commands past their deadline")          \
   X(late_replies, "sticky_redis_late_replies_total", "", Counter,                                       \
     "replies that arrived after their deadline (ignored)")                                               \
+  X(pubsub_messages, "sticky_redis_pubsub_messages_total", "", Counter,                                  \
+    "replies that were messages on a subscription, SUBSCRIBE's confirmation included (not round trips)") \
   /* writes and the outage queue */                                                                      \
   X(writes, "sticky_redis_writes_total", "", Counter, "pins written (new, move, refresh)")               \
   X(write_failures, "sticky_redis_write_failures_total", "", Counter,                                    \
@@ -69,9 +75,28 @@ namespace sticky::store {
 
 struct RedisCounters {
   STICKY_REDIS_COUNTERS(STICKY_COUNTER_FIELD)
+  // Every reply to a command, from the command sent to its reply read, late replies included: its
+  // count is replies + late_replies - pubsub_messages.
+  metrics::LatencyHistogram command_seconds;
 };
 #define STICKY_X(f, ...) STICKY_COUNTER_ROW(RedisCounters, f, __VA_ARGS__)
 inline constexpr CounterField<RedisCounters> kRedisCounterFields[] = {STICKY_REDIS_COUNTERS(STICKY_X)};
 #undef STICKY_X
+inline constexpr metrics::HistogramField<RedisCounters> kRedisHistogramFields[] = {
+    {&RedisCounters::command_seconds, "sticky_redis_command_seconds",
+     "Redis commands from sent to reply received (late replies too; pub/sub messages are not round trips)"},
+};
+
+// One worker's counters added to a total: the counter list and the histograms.
+inline void add_redis_counters(RedisCounters& into, const RedisCounters& from) {
+  add_fields(into, from, kRedisCounterFields);
+  metrics::add_histograms(into, from);
+}
 
 }  // namespace sticky::store
+
+namespace sticky::metrics {
+template <>
+inline constexpr std::span<const HistogramField<store::RedisCounters>> kHistogramFields<store::RedisCounters> =
+    store::kRedisHistogramFields;
+}  // namespace sticky::metrics

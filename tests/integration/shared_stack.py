@@ -69,19 +69,22 @@ def redis_section(port, node):
 
 
 class Node:
-    def __init__(self, name, mode, redis_port, agent_port=None, servers_line=True):
+    def __init__(self, name, mode, redis_port, agent_port=None, servers_line=True, metrics=False):
         self.name = name
         self.stack = Stack(prefix=f"sticky-{name}-")
         self.stack.write("akamai-edges.txt", EDGES)
         self.mode = mode
         self.redis_port = redis_port
+        # With `metrics`, the agent serves /metrics on self.metrics_port.
+        self.metrics_port = free_port() if metrics else None
         self.start(agent_port)
 
     def start(self, agent_port=None):
         repl = [("poll_interval: 1s", "poll_interval: 200ms"),
                 ("backends:\n", redis_section(self.redis_port, self.name) + "backends:\n")]
+        args = ("--metrics", f"127.0.0.1:{self.metrics_port}") if getattr(self, "metrics_port", None) else ()
         self.agent, self.port, self.env = start_persist(self.stack, self.mode, replacements=repl,
-                                                        agent_port=agent_port)
+                                                        agent_port=agent_port, agent_args=args)
         wait_reason(self.port, "/learn/x" if self.mode == "cookie" else "/")
 
     def restart_agent(self):

@@ -1,10 +1,13 @@
 """Pins shared across two HAProxy nodes through Redis: moved clients, learned cookies, insert
-cookies, agent restarts, a Redis outage in the middle of traffic, simultaneous new clients."""
+cookies, agent restarts, a Redis outage in the middle of traffic, simultaneous new clients; and the
+Redis round trips and links on /metrics."""
 import threading
 import unittest
 
-from harness import Http, Stack, get, runtime_api, wait_until
+from harness import Http, Stack, agent_metrics, get, runtime_api, settled, wait_until
 from shared_stack import Node, count_keys
+
+HISTOGRAM = "sticky_redis_command_seconds"
 
 
 def tcip_server(port, tcip, attempts=3):
@@ -140,6 +143,55 @@ class SharedCookies(unittest.TestCase):
             _, hb, _ = get(self.b.port, "/", {"Cookie": f"STKY={ck}"}, source="127.0.200.1")
             self.assertEqual(hb["x-server"], h["x-server"])
             self.assertEqual(hb["x-sticky-reason"], "cookie")
+
+
+class RedisRoundTrips(unittest.TestCase):
+    def setUp(self):
+        self.redis_stack = Stack(prefix="sticky-redis-")
+        self.redis = self.redis_stack.start_redis()
+        self.a = Node("a", "akamai", self.redis.port, metrics=True)
+
+    def tearDown(self):
+        self.a.close()
+        self.redis_stack.close()
+
+    def metrics(self):
+        return agent_metrics(self.a.metrics_port)
+
+    def round_trips(self):
+        """(histogram, replies counted as round trips) from one scrape, once the counters settle."""
+        def read():
+            m = self.metrics()
+            buckets = sorted(((float(k.split('le="')[1].rstrip('"}')), v) for k, v in m.items()
+                              if k.startswith(HISTOGRAM + "_bucket{")))
+            return (tuple(buckets), m[HISTOGRAM + "_count"], m[HISTOGRAM + "_sum"],
+                    m["sticky_redis_replies_total"] + m["sticky_redis_late_replies_total"]
+                    - m["sticky_redis_pubsub_messages_total"], m["sticky_redis_commands_total"])
+        return settled(read, what="Redis counters")
+
+    def test_every_reply_is_a_round_trip_in_the_histogram_and_buckets_are_cumulative(self):
+        _, count0, _, _, _ = self.round_trips()
+        for i in range(1, 61):
+            tcip_server(self.a.port, f"198.18.9.{i}")  # new clients: SET NX + PUBLISH each
+        buckets, count, total, replies, commands = self.round_trips()
+        self.assertEqual(count, replies, "histogram count != replies + late replies - pub/sub messages")
+        self.assertGreaterEqual(count - count0, 2 * 60)
+        self.assertLessEqual(count, commands)  # nothing timed that was not sent
+        self.assertEqual(len(buckets), 13)
+        self.assertEqual(buckets[-1], (float("inf"), count))
+        values = [v for _, v in buckets]
+        self.assertEqual(values, sorted(values), f"buckets not cumulative: {buckets}")
+        self.assertGreater(total, 0)
+        # Loopback: most round trips well under 100 ms even on a loaded machine.
+        self.assertGreater(dict(buckets)[0.1], count / 2)
+
+    def test_connected_counts_the_workers_whose_link_is_up(self):
+        # The agent runs two workers (harness: --threads 2), each with its own connection.
+        wait_until(lambda: self.metrics()["sticky_redis_connected"] == 2, timeout=10, what="both links up")
+        self.redis.stop()
+        wait_until(lambda: self.metrics()["sticky_redis_connected"] == 0, timeout=10, what="both links down")
+        self.redis = self.redis_stack.start_redis(name="redis2", port=self.redis.port)
+        wait_until(lambda: self.metrics()["sticky_redis_connected"] == 2, timeout=15, what="both links back")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <string>
 
@@ -28,6 +29,11 @@ namespace {
 void* id_to_privdata(std::uint64_t id) { return reinterpret_cast<void*>(static_cast<std::uintptr_t>(id)); }
 std::uint64_t privdata_to_id(void* p) { return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(p)); }
 double seconds(int ms) { return static_cast<double>(ms) / 1000.0; }
+// Not the loop's cached ev_now: that may be a whole busy iteration old, and round trips are microseconds.
+std::uint64_t monotonic_ns() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
 }  // namespace
 
 RedisLink::RedisLink(struct ev_loop* loop, LinkSettings settings, RedisCounters& counters, Hooks hooks)
@@ -73,6 +79,7 @@ void RedisLink::close() {
   ev_timer_stop(loop_, &watchdog_);
   state_ = State::Idle;
   outstanding_ = 0;
+  forget_sent();
   if (ac_ != nullptr) {
     // Clear ac_ first: the NULL-reply callbacks and the disconnect callback that redisAsyncFree runs
     // (now, or after the current hiredis callback returns) then see a context that is no longer ours.
@@ -96,6 +103,7 @@ void RedisLink::context_gone(std::string_view why, bool was_ready) {
   ev_timer_stop(loop_, &watchdog_);
   state_ = State::Idle;
   outstanding_ = 0;
+  forget_sent();
   fail_all_pending();
   if (was_ready) ++counters_.disconnects;
   else ++counters_.connect_failures;
@@ -175,6 +183,7 @@ bool RedisLink::send(std::span<const std::string_view> argv, int deadline_ms, bo
   }
   pending_.emplace(id, std::move(p));
   if (!persistent) {
+    sent_at(monotonic_ns());
     if (outstanding_++ == 0) note_progress();
     if (!ev_is_active(&watchdog_)) {
       ev_timer_set(&watchdog_, seconds(settings_.stall_timeout_ms), 0.);
@@ -185,6 +194,31 @@ bool RedisLink::send(std::span<const std::string_view> argv, int deadline_ms, bo
 }
 
 void RedisLink::note_progress() { last_progress_ = ev_now(loop_); }
+
+void RedisLink::sent_at(std::uint64_t ns) {
+  if (sent_count_ == sent_ns_.size()) {
+    std::vector<std::uint64_t> grown(std::max<std::size_t>(16, sent_ns_.size() * 2));
+    for (std::size_t i = 0; i < sent_count_; ++i) grown[i] = sent_ns_[(sent_head_ + i) & (sent_ns_.size() - 1)];
+    sent_ns_ = std::move(grown);
+    sent_head_ = 0;
+  }
+  sent_ns_[(sent_head_ + sent_count_) & (sent_ns_.size() - 1)] = ns;
+  ++sent_count_;
+}
+
+void RedisLink::reply_read() {
+  if (sent_count_ == 0) return;
+  const std::uint64_t sent = sent_ns_[sent_head_];
+  sent_head_ = (sent_head_ + 1) & (sent_ns_.size() - 1);
+  --sent_count_;
+  const std::uint64_t now = monotonic_ns();
+  counters_.command_seconds.observe_ns(now > sent ? now - sent : 0);
+}
+
+void RedisLink::forget_sent() {
+  sent_head_ = 0;
+  sent_count_ = 0;
+}
 
 void RedisLink::handshake() {
   auto check_role = [this]() {
@@ -225,6 +259,7 @@ void RedisLink::handle_reply(std::uint64_t id, const redisReply* reply) {
   bool persistent = it != pending_.end() && it->second->persistent;
   if (!persistent && reply != nullptr && outstanding_ > 0) {
     --outstanding_;
+    reply_read();
     note_progress();
   }
   if (it == pending_.end()) {
@@ -244,6 +279,7 @@ void RedisLink::handle_reply(std::uint64_t id, const redisReply* reply) {
     }
   }
   if (persistent) {
+    ++counters_.pubsub_messages;
     ReplyFn& fn = it->second->fn;
     if (fn) fn(ReplyOutcome::Reply, reply);  // may close the link; touch nothing of `it` afterwards
     return;

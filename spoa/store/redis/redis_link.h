@@ -1,6 +1,11 @@
 // One hiredis async connection on a libev loop: connect timeout, AUTH, optional ROLE check, and
 // commands with deadlines whose completions are found by id (never through a pointer hiredis holds).
 //
+// Round trips: every reply to a command (late ones too) is timed from the command's send into
+// counters.command_seconds. Redis answers a connection's commands in order, so the send times wait in
+// a FIFO beside `outstanding_` and each reply takes the oldest; a command that timed out still gets
+// its real round trip when its late reply comes.
+//
 // Contract: every command callback runs exactly once -- with the reply, with Timeout when its deadline
 // fires first, or with Disconnected/NotSent. A reply that arrives after its deadline is counted and
 // dropped. Callbacks may issue commands or close() the link, but must not destroy it: destroy a link
@@ -109,6 +114,9 @@ class RedisLink {
   void fail_all_pending();
   void context_gone(std::string_view why, bool was_ready);
   void note_progress();
+  void sent_at(std::uint64_t ns);
+  void reply_read();
+  void forget_sent();
 
   static void on_connect(const redisAsyncContext* ac, int status);
   static void on_disconnect(const redisAsyncContext* ac, int status);
@@ -128,6 +136,10 @@ class RedisLink {
   ev_timer watchdog_{};
   ev_tstamp last_progress_ = 0;     // last reply, or when commands started being outstanding
   std::size_t outstanding_ = 0;     // sent and not yet called back by hiredis (includes timed-out ones)
+  // Send times (monotonic ns) of those outstanding commands, oldest first: a ring of power-of-two size,
+  // grown when full, so timing a command allocates nothing once warmed up.
+  std::vector<std::uint64_t> sent_ns_;
+  std::size_t sent_head_ = 0, sent_count_ = 0;
   std::uint64_t next_id_ = 1;
   std::unordered_map<std::uint64_t, std::unique_ptr<Pending>> pending_;
   // Reused argv scratch so formatting a command does not allocate after warm-up.

@@ -72,7 +72,7 @@ void SharedStore::publish_counters(int index, const RedisCounters& c) {
 RedisCounters SharedStore::totals() const {
   std::lock_guard<std::mutex> lock(mutex_);
   RedisCounters t;
-  for (const auto& c : snapshots_) add_fields(t, c, kRedisCounterFields);
+  for (const auto& c : snapshots_) add_redis_counters(t, c);
   return t;
 }
 
@@ -150,6 +150,9 @@ RecordResult SharedPins::record(std::span<const PinWrite> writes, std::int64_t n
   return result;
 }
 
-void SharedPins::publish_counters() { shared_.publish_counters(index_, counters_); }
+void SharedPins::publish_counters() {
+  counters_.connected = client_.connected() ? 1 : 0;
+  shared_.publish_counters(index_, counters_);
+}
 
 }  // namespace sticky::store

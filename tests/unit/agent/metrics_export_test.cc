@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <set>
@@ -63,10 +64,38 @@ void require_exported(const Page& page, const CounterField<S> (&fields)[N], std:
   }
 }
 
-// A list that covers its whole struct: nothing kept outside the X-macro.
+// A list that covers its whole struct: nothing kept outside the X-macro (and the histograms the
+// struct lists in metrics::kHistogramFields, checked below).
 template <typename S, std::size_t N>
 constexpr bool covers(const CounterField<S> (&)[N]) {
-  return sizeof(S) == N * sizeof(std::uint64_t);
+  return sizeof(S) == N * sizeof(std::uint64_t) + metrics::kHistogramFields<S>.size() * sizeof(metrics::LatencyHistogram);
+}
+
+// Every histogram the struct lists comes back as a Prometheus histogram: HELP and TYPE once,
+// cumulative buckets, the sum in seconds, the count.
+template <typename S>
+void require_histograms_exported(const std::string& text, const Page& page, const S& values) {
+  REQUIRE(!metrics::kHistogramFields<S>.empty());
+  for (const metrics::HistogramField<S>& h : metrics::kHistogramFields<S>) {
+    const std::string name = h.metric;
+    INFO(name);
+    CHECK(page.helped.count(name) == 1);
+    CHECK(text.find("# TYPE " + name + " histogram\n") != std::string::npos);
+    const metrics::LatencyHistogram& v = values.*h.member;
+    std::uint64_t cumulative = 0;
+    for (std::size_t b = 0; b < metrics::kLatencyBuckets; ++b) {
+      cumulative += v.buckets[b];
+      char le[32];
+      if (b < metrics::kLatencyBoundsUs.size()) std::snprintf(le, sizeof le, "%g", metrics::kLatencyBoundsUs[b] / 1e6);
+      else std::snprintf(le, sizeof le, "+Inf");
+      const std::string key = name + "_bucket{le=\"" + le + "\"}";
+      INFO(key);
+      REQUIRE(page.samples.count(key) == 1);
+      CHECK(page.samples.at(key) == std::to_string(cumulative));
+    }
+    CHECK(page.samples.at(name + "_count") == std::to_string(cumulative));
+    CHECK(std::stod(page.samples.at(name + "_sum")) == Approx(static_cast<double>(v.sum_ns) / 1e9));
+  }
 }
 static_assert(covers(store::kStickyTableCounterFields));
 static_assert(covers(store::kRedisCounterFields));
@@ -92,12 +121,19 @@ TEST_CASE("every sticky table counter is exported") {
 TEST_CASE("every Redis counter is exported, with the store's applied and foreign records") {
   store::RedisCounters c;
   fill(c, store::kRedisCounterFields, 2000);
+  for (std::size_t b = 0; b < metrics::kLatencyBuckets; ++b) c.command_seconds.buckets[b] = 10 + b;
+  c.command_seconds.sum_ns = 1'500'000'000;
   std::string out;
   agent::render_redis_counters(c, 77, 78, out);
   const Page page = parse(out);
   CHECK(page.duplicates.empty());
   require_exported(page, store::kRedisCounterFields, 2000);
-  CHECK(page.samples.at("sticky_redis_write_failures_total") == std::to_string(2000 + 14));
+  require_histograms_exported(out, page, c);
+  CHECK(page.samples.at("sticky_redis_command_seconds_bucket{le=\"2.5e-05\"}") == "10");
+  CHECK(page.samples.at("sticky_redis_command_seconds_count") == std::to_string(13 * 10 + 78));
+  std::size_t write_failures = 0;
+  while (store::kRedisCounterFields[write_failures].member != &store::RedisCounters::write_failures) ++write_failures;
+  CHECK(page.samples.at("sticky_redis_write_failures_total") == std::to_string(2000 + write_failures));
   CHECK(page.samples.at("sticky_redis_applied_total") == "77");
   CHECK(page.samples.at("sticky_redis_foreign_total") == "78");
 }
