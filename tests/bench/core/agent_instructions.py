@@ -7,8 +7,11 @@ spop_load had acknowledged in between. Two cases, True-Client-IP as the Akamai d
   returning  clients already in the table (a hit, slid)           -- the common case
   new        clients never seen (identity, Maglev placement, insert)
 The table is first filled with --prefill sequential clients (collection running but zeroed after).
+With --redis the agent shares its table through a redis-server started here: a new client then
+costs a SET NX and a PUBLISH, and returning ones a TTL refresh now and then, all counted with the
+request (the replies are read on the same worker thread).
 
-Usage: agent_instructions.py [--agent BIN] [--spop-load BIN] [--prefill N] [--requests N]
+Usage: agent_instructions.py [--agent BIN] [--spop-load BIN] [--prefill N] [--requests N] [--redis]
 """
 import argparse
 import os
@@ -68,9 +71,16 @@ def main():
     ap.add_argument("--spop-load", default=SPOP_LOAD)
     ap.add_argument("--prefill", type=int, default=100_000, help="clients put in the table first")
     ap.add_argument("--requests", type=int, default=20_000, help="measured requests per case")
+    ap.add_argument("--redis", action="store_true", help="share the table through a local redis-server")
     args = ap.parse_args()
     with Stack(prefix="sticky-ainstr-") as st:
-        cfg = st.write("agent.yaml", AGENT)
+        agent = AGENT
+        if args.redis:
+            redis = st.start_redis()
+            agent = agent.replace("backends:\n", f"redis:\n  address: 127.0.0.1:{redis.port}\n  cluster: bench\n"
+                                                  "  node_id: a\n  lookup_deadline: 50ms\n  command_timeout: 1s\n"
+                                                  "backends:\n")
+        cfg = st.write("agent.yaml", agent)
         port = free_port()
         out = st.path("agent.callgrind")
         p = st.start("agent", ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", args.agent,
@@ -79,7 +89,9 @@ def main():
         spop_load(args.spop_load, port, args.prefill, args.prefill, sequential=True)
         results = {}
         cases = [("returning", dict(clients=args.prefill)),
-                 ("new", dict(clients=args.requests, offset=args.prefill + 1, sequential=True))]
+                 # Ids offset, offset + 1, ... modulo --clients: the modulus must exceed the last id, or
+                 # the "new" clients wrap around into the prefilled ones (returning, not new).
+                 ("new", dict(clients=args.prefill + 1 + args.requests, offset=args.prefill + 1, sequential=True))]
         for name, kw in cases:
             subprocess.run(["callgrind_control", "-z", str(p.pid)], capture_output=True, check=True, timeout=120)
             n = spop_load(args.spop_load, port, args.requests, **kw)
