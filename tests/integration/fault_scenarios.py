@@ -153,6 +153,44 @@ def haproxy_reload(mode="sf", pre=3.0, post=4.0, rate=100.0, threads=4):
         return result
 
 
+# -- the agent's own hot reload ---------------------------------------------------------------
+
+def agent_reload(pre=3.0, post=4.0, rate=100.0, threads=4, reloads=10, every=0.2):
+    """`reloads` SIGHUPs to the agent, `every` s apart, each with a changed TTL (a new generation of
+    engines each time), under load from returning clients: nothing may fail, pins must hold."""
+    with Stack(prefix="sticky-agent-reload-") as stack:
+        agent, port, _ = akamai_node(stack)
+        path = stack.path("sticky-agent.yaml")
+        with open(path) as f:
+            text = f.read()
+        assert "    ttl: 30m\n" in text
+        load = steady_load.Load(port, threads=threads, rate=rate, duration=pre + post + 30,
+                                client_of=steady_load.returning(64))
+        time.sleep(pre)
+        m0 = agent_metrics(agent.metrics_port)
+        fault_at = time.monotonic()
+        for i in range(reloads):
+            stack.write("sticky-agent.yaml", text.replace("    ttl: 30m\n", f"    ttl: {30 + i % 2}m\n"))
+            os.kill(agent.pid, signal.SIGHUP)
+            time.sleep(every)
+        applied = 'sticky_config_reloads_total{outcome="applied"}'
+        wait_until(lambda: agent_metrics(agent.metrics_port).get(applied, 0) >= reloads, timeout=10,
+                   what="every reload applied")
+        fault_end = time.monotonic()
+        time.sleep(post)
+        records = load.finish()
+        m1 = agent_metrics(agent.metrics_port)
+        result = summarize(records, fault_at, fault_end, load.retried)
+        moved = m1.get('sticky_persist_decisions_total{reason="moved"}', 0) - \
+            m0.get('sticky_persist_decisions_total{reason="moved"}', 0)
+        result.update({
+            "fault": f"agent hot reload x{reloads}, every {every} s", "reloads_applied": m1.get(applied, 0),
+            "generation": m1.get("sticky_config_generation"), "pins_moved": moved,
+            "table_entries": m1.get("sticky_table_entries"), "agent_alive": agent.alive(),
+        })
+        return result
+
+
 # -- Redis faults -----------------------------------------------------------------------------
 
 def redis_fault(kind="kill", pre=3.0, post=4.0, down=2.0, rate=100.0, threads=4):

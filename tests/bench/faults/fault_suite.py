@@ -7,6 +7,7 @@ scenarios as the ctests (tests/integration/fault_scenarios.py), run longer, per 
   redis-kill    Redis killed (SIGKILL) and restarted empty --down seconds later
   redis-sleep   Redis `DEBUG SLEEP --down` (alive, answering nothing)
   backend-kill  one application server killed (SIGKILL)
+  agent-reload  the agent reloaded (SIGHUP) 10 times, 0.2 s apart, each with a changed TTL
 
 For each: requests, failed, retried on a new connection (a keep-alive connection the old HAProxy
 closed while idle), answers HAProxy gave without the agent (by SPOE error), latency p50/p99/max
@@ -28,7 +29,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "integration"))
 DEFAULT_HAPROXY = ["haproxy", os.path.join(HERE, "..", "..", "..", "build", "haproxy", "3.2.0", "haproxy")]
-SCENARIOS = ["reload-sf", "reload-usr2", "redis-kill", "redis-sleep", "sentinel-failover", "backend-kill"]
+SCENARIOS = ["reload-sf", "reload-usr2", "redis-kill", "redis-sleep", "sentinel-failover", "backend-kill",
+             "agent-reload"]
 
 
 def parse_args():
@@ -60,6 +62,8 @@ def child(args):
         return fs.sentinel_failover(**common)
     if args.child == "backend-kill":
         return fs.backend_kill(**common)
+    if args.child == "agent-reload":
+        return fs.agent_reload(**common)
     raise SystemExit(f"unknown scenario {args.child}")
 
 
