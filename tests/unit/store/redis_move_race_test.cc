@@ -8,6 +8,7 @@
 #include <string>
 
 #include "delay_proxy.h"
+#include "proxied_client.h"
 #include "redis_process.h"
 #include "store/entry_codec.h"
 #include "store/redis/move_script.h"
@@ -45,18 +46,15 @@ StickyRecord moved(StickyRecord r, std::string server, std::uint64_t version, st
 
 TEST_CASE("A move retried after its reply timed out does not overwrite a newer move", "[redis_move]") {
   REQUIRE_REDIS();
-  RedisProcess redis;
-  REQUIRE(redis.start());
-  DelayProxy proxy(redis.port());
-  REQUIRE(proxy.port() > 0);
-  Loop l;
-  RedisCounters c;
-  auto o = test::options_for(proxy.port(), "A");
-  o.command_timeout_ms = 100;
-  o.stall_timeout_ms = 5000;  // the link stays up: the retry comes from the queue, not a reconnect
-  RedisClient a(l.loop, o, c);
-  a.start();
-  REQUIRE(test::run_until(l.loop, [&] { return a.connected(); }, 3000));
+  test::ProxiedClient pc([](RedisOptions& o) {
+    o.command_timeout_ms = 100;
+    o.stall_timeout_ms = 5000;  // the link stays up: the retry comes from the queue, not a reconnect
+  });
+  RedisProcess& redis = pc.redis;
+  DelayProxy& proxy = *pc.proxy;
+  Loop& l = pc.l;
+  RedisCounters& c = pc.c;
+  RedisClient& a = *pc.client;
 
   const StickyRecord v1 = test::record(1, "A", "s1");
   a.write_new(v1, nullptr);

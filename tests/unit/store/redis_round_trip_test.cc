@@ -8,6 +8,7 @@
 #include <string>
 
 #include "delay_proxy.h"
+#include "proxied_client.h"
 #include "redis_process.h"
 #include "store/redis/redis_client.h"
 #include "store/redis/redis_subscriber.h"
@@ -36,18 +37,14 @@ std::uint64_t at_most_us(const RedisCounters& c, std::uint32_t us) {
 
 TEST_CASE("Every reply is timed from its command's send, a late one with its real round trip", "[redis_latency]") {
   REQUIRE_REDIS();
-  RedisProcess redis;
-  REQUIRE(redis.start());
-  DelayProxy proxy(redis.port());
-  REQUIRE(proxy.port() > 0);
-  Loop l;
-  RedisCounters c;
-  auto o = test::options_for(proxy.port(), "A");
-  o.lookup_deadline_ms = 10;
-  o.stall_timeout_ms = 5000;  // a 40 ms reply is late, not a stall
-  RedisClient a(l.loop, o, c);
-  a.start();
-  REQUIRE(test::run_until(l.loop, [&] { return a.connected(); }, 3000));
+  test::ProxiedClient pc([](RedisOptions& o) {
+    o.lookup_deadline_ms = 10;
+    o.stall_timeout_ms = 5000;  // a 40 ms reply is late, not a stall
+  });
+  DelayProxy& proxy = *pc.proxy;
+  Loop& l = pc.l;
+  RedisCounters& c = pc.c;
+  RedisClient& a = *pc.client;
   // The handshake's replies (ROLE) are round trips too.
   CHECK(timed(c) >= 1);
   CHECK(timed(c) == untimed_replies(c));
