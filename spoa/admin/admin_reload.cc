@@ -49,7 +49,7 @@ io::HttpResponse AdminApi::config_status() {
       .field("source", s->source)
       .field("reloads_applied", s->applied)
       .field("reloads_refused", s->refused)
-      .field("last_reload_successful", s->last_successful);
+      .field("last_reload_successful", s->last_successful());
   string_list(j, "restart_needed", s->restart_needed);
   j.key("last_reload").begin_object();
   outcome_fields(j, s->last);

@@ -40,7 +40,7 @@ std::string_view reload_outcome_name(ReloadOutcome::Kind k) {
 ConfigReloader::ConfigReloader(CliOptions cli, config::Config running, Targets targets)
     : cli_(std::move(cli)), targets_(targets), running_(std::move(running)) {
   status_.source = cli_.config_path;
-  status_.last_at_unix_s = unix_now_s();
+  status_.started_at_unix_s = unix_now_s();
 }
 
 ReloadStatus ConfigReloader::status() const {
@@ -62,11 +62,7 @@ ReloadOutcome ConfigReloader::reload() {
       ++status_.refused;
       r.generation = status_.generation;
     }
-    if (r.kind != ReloadOutcome::Kind::NoFile) {
-      status_.last_successful = r.kind == ReloadOutcome::Kind::Applied;
-      status_.last_at_unix_s = r.at_unix_s;
-      status_.last = r;
-    }
+    if (r.kind != ReloadOutcome::Kind::NoFile) status_.last = r;
   }
   for (const auto& w : r.warnings) STICKY_LOG(Warn, "config reload: %s", w.c_str());
   switch (r.kind) {
@@ -147,10 +143,10 @@ void render_reload_metrics(const ReloadStatus& s, std::string& out) {
                          s.refused, false);
   metrics::append_metric(out, "sticky_config_last_reload_successful", "gauge",
                          "1 if the last reload was applied (or none was tried yet), 0 if it was refused",
-                         s.last_successful ? 1.0 : 0.0);
+                         s.last_successful() ? 1.0 : 0.0);
   metrics::append_metric(out, "sticky_config_last_reload_timestamp_seconds", "gauge",
                          "when the last reload was tried (the start-up time before the first)",
-                         static_cast<double>(s.last_at_unix_s));
+                         static_cast<double>(s.last_at_unix_s()));
   metrics::append_metric(out, "sticky_config_restart_needed", "gauge",
                          "start-up settings the config file changes that only a restart applies",
                          static_cast<double>(s.restart_needed.size()));

@@ -43,10 +43,14 @@ struct ReloadStatus {
   std::uint64_t generation = 1;
   std::uint64_t applied = 0;
   std::uint64_t refused = 0;
-  bool last_successful = true;
-  std::int64_t last_at_unix_s = 0;  // start-up time until the first reload
+  std::int64_t started_at_unix_s = 0;
   std::vector<std::string> restart_needed;
   ReloadOutcome last;  // kind None before the first reload
+
+  // True until a reload is refused, and again once one is applied.
+  bool last_successful() const { return last.kind != ReloadOutcome::Kind::Refused; }
+  // When the last reload was tried; the start-up time before the first.
+  std::int64_t last_at_unix_s() const { return last.kind == ReloadOutcome::Kind::None ? started_at_unix_s : last.at_unix_s; }
 };
 
 class ConfigReloader {

@@ -136,7 +136,7 @@ TEST_CASE("a reload adding a backend keeps every pin and id, and gives the new b
   CHECK(s.generation == 2);
   CHECK(s.applied == 1);
   CHECK(s.refused == 0);
-  CHECK(s.last_successful);
+  CHECK(s.last_successful());
 }
 
 TEST_CASE("a reload removing a backend drops exactly its pins and counts them", "[config_reload]") {
@@ -182,12 +182,12 @@ TEST_CASE("a bad config is refused whole with file and line, and the running gen
   CHECK(a.persist->table().size() == 10);
   const agent::ReloadStatus s = a.reloader->status();
   CHECK(s.refused == 1);
-  CHECK_FALSE(s.last_successful);
+  CHECK_FALSE(s.last_successful());
   CHECK(s.generation == 1);
   // Fixed, it applies.
   a.file.write(kStart);
   CHECK(a.reloader->reload().kind == agent::ReloadOutcome::Kind::Applied);
-  CHECK(a.reloader->status().last_successful);
+  CHECK(a.reloader->status().last_successful());
 }
 
 TEST_CASE("the YAML error names the line", "[config_reload]") {
@@ -246,5 +246,5 @@ TEST_CASE("without a config file there is nothing to reload", "[config_reload]")
   CHECK_FALSE(r.errors.empty());
   CHECK(reloader.status().applied == 0);
   CHECK(reloader.status().refused == 0);
-  CHECK(reloader.status().last_successful);
+  CHECK(reloader.status().last_successful());
 }
