@@ -88,3 +88,18 @@ def run_matrix(script, argv):
         result = [json.loads(line[7:]) for line in p.stdout.splitlines() if line.startswith("RESULT ")]
         rows.append((version, result[-1] if result else None))
     return rows
+
+
+def child_result(argv, binary, env=None, timeout=600):
+    """Runs a benchmark's child `argv` against HAProxy `binary` and returns the figures of its
+    RESULT line, or None after printing why there is none (the child's output, to stderr)."""
+    if not shutil.which(binary):
+        print(f"== {binary}: not found, skipped (tests/haproxy/build-haproxy.sh VERSION builds one)")
+        return None
+    p = subprocess.run(argv, env=dict(env or os.environ, HAPROXY_BIN=binary), capture_output=True, text=True,
+                       timeout=timeout)
+    line = next((x for x in p.stdout.splitlines() if x.startswith("RESULT ")), None)
+    if not line:
+        print(f"== {binary}: run failed\n{p.stdout[-3000:]}{p.stderr[-3000:]}", file=sys.stderr)
+        return None
+    return json.loads(line[7:])

@@ -31,6 +31,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "integration"))
+sys.path.insert(0, os.path.join(HERE, ".."))
+import haproxy_versions  # noqa: E402
 
 DEFAULT_HAPROXY = ["haproxy", os.path.join(HERE, "..", "..", "..", "build", "haproxy", "3.2.0", "haproxy")]
 
@@ -234,21 +236,13 @@ def main():
         print("RESULT " + json.dumps(child(args)))
         return 0
     for binary in [b for b in args.haproxy.split(",") if b]:
-        env = dict(os.environ, HAPROXY_BIN=binary)
         argv = [sys.executable, os.path.abspath(__file__), "--child", "--fault", args.fault,
                 "--threads", str(args.threads), "--rate", str(args.rate), "--duration", str(args.duration),
                 "--fault-at", str(args.fault_at), "--restart-after", str(args.restart_after),
                 "--backend=" + args.backend, "--spoe=" + args.spoe, "--agent-args=" + args.agent_args]
-        p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=180)
-        line = next((x for x in p.stdout.splitlines() if x.startswith("RESULT ")), None)
-        if not line:
-            print(f"== {binary}: run failed\n{p.stdout}{p.stderr}", file=sys.stderr)
-            continue
-        r = json.loads(line[7:])
-        if args.json:
-            print(json.dumps(r))
-        else:
-            show(r)
+        r = haproxy_versions.child_result(argv, binary, timeout=180)
+        if r is not None:
+            print(json.dumps(r)) if args.json else show(r)
     return 0
 
 

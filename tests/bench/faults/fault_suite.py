@@ -28,6 +28,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "integration"))
+sys.path.insert(0, os.path.join(HERE, ".."))
+import haproxy_versions  # noqa: E402
 DEFAULT_HAPROXY = ["haproxy", os.path.join(HERE, "..", "..", "..", "build", "haproxy", "3.2.0", "haproxy")]
 SCENARIOS = ["reload-sf", "reload-usr2", "redis-kill", "redis-sleep", "sentinel-failover", "backend-kill",
              "agent-reload"]
@@ -96,13 +98,10 @@ def main():
             argv = [sys.executable, os.path.abspath(__file__), "--child", name, "--rate", str(args.rate),
                     "--threads", str(args.threads), "--pre", str(args.pre), "--post", str(args.post),
                     "--down", str(args.down)]
-            p = subprocess.run(argv, env=dict(os.environ, HAPROXY_BIN=binary), capture_output=True, text=True,
-                               timeout=300)
-            line = next((x for x in p.stdout.splitlines() if x.startswith("RESULT ")), None)
-            if not line:
-                print(f"-- {name}: run failed\n{p.stdout[-3000:]}{p.stderr[-3000:]}")
+            r = haproxy_versions.child_result(argv, binary, timeout=300)
+            if r is None:
+                print(f"-- {name}: run failed")
                 continue
-            r = json.loads(line[7:])
             print(json.dumps(r)) if args.json else show(r)
     return 0
 

@@ -19,7 +19,6 @@ Only 127.0.0.0/8 is used; every process is stopped when the run ends.
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -28,6 +27,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "integration"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "protocol"))
+sys.path.insert(0, os.path.join(HERE, ".."))
+import haproxy_versions  # noqa: E402
 DEFAULT_HAPROXY = ["haproxy", os.path.join(HERE, "..", "..", "..", "build", "haproxy", "3.2.0", "haproxy")]
 
 
@@ -177,22 +178,15 @@ def main():
         print("RESULT " + json.dumps(child(args)))
         return 0
     for binary in [b for b in args.haproxy.split(",") if b]:
-        if not shutil.which(binary):
-            print(f"== {binary}: not found, skipped (tests/haproxy/build-haproxy.sh VERSION builds one)")
-            continue
-        env = dict(os.environ, HAPROXY_BIN=binary)
+        env = dict(os.environ)
         if args.agent:
             env["STICKY_AGENT_BIN"] = args.agent
         argv = [sys.executable, os.path.abspath(__file__), "--child", "--idle", str(args.idle),
                 "--max-connections", str(args.max_connections), "--slowloris", str(args.slowloris),
                 "--flood-seconds", str(args.flood_seconds)]
-        p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
-        line = next((x for x in p.stdout.splitlines() if x.startswith("RESULT ")), None)
-        if not line:
-            print(f"== {binary}: run failed\n{p.stdout}{p.stderr}", file=sys.stderr)
-            continue
-        r = json.loads(line[7:])
-        print(json.dumps(r)) if args.json else show(r)
+        r = haproxy_versions.child_result(argv, binary, env=env, timeout=600)
+        if r is not None:
+            print(json.dumps(r)) if args.json else show(r)
     return 0
 
 
