@@ -349,17 +349,21 @@ class AcceptAtTheDescriptorLimit(unittest.TestCase):
 
 
 class HealthChecksAtTheConnectionCap(unittest.TestCase):
-    def test_health_check_is_answered_at_max_connections_and_others_are_refused(self):
+    def start_capped_agent(self, threads):
+        """An agent with max_connections 3 and /metrics: (agent, port, metrics port)."""
         cfg = tempfile.NamedTemporaryFile("w", suffix=".yaml")
         self.addCleanup(cfg.close)
         cfg.write("agent:\n  max_connections: 3\n")
         cfg.flush()
-        port = pa.free_port()
-        metrics_port = pa.free_port()
-        agent = Proc("--listen", "127.0.0.1:%d" % port, "--threads", "2", "--config", cfg.name,
+        port, metrics_port = pa.free_port(), pa.free_port()
+        agent = Proc("--listen", "127.0.0.1:%d" % port, "--threads", str(threads), "--config", cfg.name,
                      "--metrics", "127.0.0.1:%d" % metrics_port, wait_tcp=port)
         self.addCleanup(agent.stop)
         time.sleep(0.2)  # the start-up probe's close is seen
+        return agent, port, metrics_port
+
+    def test_health_check_is_answered_at_max_connections_and_others_are_refused(self):
+        agent, port, metrics_port = self.start_capped_agent(threads=2)
         held = []
         for _ in range(3):
             c = pa.Conn(port)
@@ -398,15 +402,7 @@ class HealthChecksAtTheConnectionCap(unittest.TestCase):
         # Anything on the host can fill max_connections with connections that never speak; the
         # oldest silent one (older than 100 ms) is closed for a newcomer, which HAProxy always is
         # (it says HELLO at once). One worker: the eviction is per worker.
-        cfg = tempfile.NamedTemporaryFile("w", suffix=".yaml")
-        self.addCleanup(cfg.close)
-        cfg.write("agent:\n  max_connections: 3\n")
-        cfg.flush()
-        port, metrics_port = pa.free_port(), pa.free_port()
-        agent = Proc("--listen", "127.0.0.1:%d" % port, "--threads", "1", "--config", cfg.name,
-                     "--metrics", "127.0.0.1:%d" % metrics_port, wait_tcp=port)
-        self.addCleanup(agent.stop)
-        time.sleep(0.2)  # the start-up probe's close is seen
+        agent, port, metrics_port = self.start_capped_agent(threads=1)
         silent = []
         for _ in range(3):
             c = pa.Conn(port)
