@@ -46,6 +46,10 @@ bool resolve_startup(const CliOptions& cli, const config::Config& cfg, Startup& 
       else errors.push_back("agent.listen: " + error);
     }
   }
+  // `listen: []` is how a config leaves the listeners to --listen; with neither, HAProxy could
+  // never reach the agent, which would still start and look healthy.
+  if (out.server.listen.empty() && errors.size() == before)
+    errors.push_back("no listener: agent.listen is empty and no --listen was given");
   for (std::size_t i = 0; i < out.server.listen.size(); ++i)
     for (std::size_t j = 0; j < i; ++j)
       if (out.server.listen[i].text == out.server.listen[j].text)

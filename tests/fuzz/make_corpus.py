@@ -203,6 +203,8 @@ CONFIG_SEEDS = {
     "not-a-map": b"- 1\n- [2, {3: 4}]\n",
     "durations": b"haproxy: {poll_interval: 1d, api_timeout: 0ms}\nredis: {address: '[::1]:6379', "
                  b"lookup_deadline: 9999999999999999999h, queue_max_bytes: 1t}\n",
+    # Regression: `listen:` followed by a comment is an empty list (valid: start-up wants --listen then).
+    "regression-empty-listen": b"agent:\n  listen: # stic[\"@k",
 }
 
 # ---- fuzz_servers_state: HAProxy's reply, the captured fixtures and a few broken ones ----

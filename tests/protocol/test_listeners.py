@@ -451,6 +451,9 @@ class CheckRunsTheStartupValidation(unittest.TestCase):
             ("agent:\n  listen: unix:/tmp/x.sock\n  socket_group: no-such-group-xyz\n", "no-such-group-xyz"),
             ("agent:\n  listen: unix:/tmp/x.sock\n  socket_mode: '0999'\n", "0999"),
             ("agent:\n  listen: [127.0.0.1:12345, 127.0.0.1:12345]\n", "given twice"),
+            # `listen:` then nothing (or `[]`) is valid YAML for an empty list: without --listen the
+            # agent would start and look healthy while HAProxy could never reach it.
+            ("agent:\n  listen: # filled in by a template that did not run\n", "no listener"),
         ]
         for text, needle in cases:
             with self.subTest(text), tempfile.NamedTemporaryFile("w", suffix=".yaml") as cfg:

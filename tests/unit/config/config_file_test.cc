@@ -202,6 +202,17 @@ TEST_CASE("unknown keys are errors with a suggestion for near misses", "[config]
   CHECK(has(r.errors, "t.yaml:6: unknown key 'backend' (did you mean 'backends'?)"));
 }
 
+TEST_CASE("an empty agent.listen loads as an empty list: the listeners then come from --listen",
+          "[config]") {
+  TempDir dir;
+  for (const char* text : {"agent:\n  listen: # a comment, no value\n", "agent:\n  listen: []\n"}) {
+    LoadResult r = load(text, dir);
+    INFO(text);
+    CHECK(r.errors.empty());
+    CHECK(r.config.agent.listen.empty());
+  }
+}
+
 TEST_CASE("values out of range or malformed name the bounds or the expected form", "[config]") {
   TempDir dir;
   LoadResult r = load(R"(agent:
