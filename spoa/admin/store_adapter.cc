@@ -97,7 +97,7 @@ std::optional<CookieFacts> StoreAdapter::decode_cookie(int backend, std::string_
   f.last_seen_ms = static_cast<std::int64_t>(check.cookie.last_seen) * 1000;
   const policy::BackendViewPtr view = b.view.get();
   if (view && view->tokens) {
-    const int idx = view->tokens->find(check.cookie.key_id, check.cookie.server);
+    const int idx = view->tokens->find(check.cookie.key, check.cookie.server);
     if (idx >= 0) f.server = view->servers->servers[static_cast<std::size_t>(idx)].name;
   }
   return f;

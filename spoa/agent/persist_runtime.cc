@@ -54,7 +54,8 @@ void add_cidrs(policy::CidrSet& set, const std::vector<std::string>& list, const
 }
 
 // Key ids come from the secret itself, so every node and every rotation step agrees on them
-// without numbering secrets by hand; two live secrets on one id are refused.
+// without numbering secrets by hand. Two live secrets may share an id (1 in 16): the codec tries
+// each key of a cookie's id, and the MAC picks the one that sealed it.
 std::uint8_t key_id_for(const std::string& secret) {
   return static_cast<std::uint8_t>(stable_hash64(secret, 0x6b65792d6964ULL) & 0x0F);
 }
@@ -141,10 +142,7 @@ std::shared_ptr<PersistBackends> PersistRuntime::make_backends(const config::Con
         }
         const std::uint8_t id = key_id_for(secret);
         if (auto why = codec->add_key(id, secret); !why.empty())
-          errors.push_back(where + ": agent_cookie secret " + *it + ": " + std::string(why) +
-                           (why.find("duplicate") != std::string_view::npos
-                                ? " (two secrets map to one key id: generate a new secret)"
-                                : ""));
+          errors.push_back(where + ": agent_cookie secret " + *it + ": " + std::string(why));
       }
       policy::CookieAttributes attrs;
       attrs.name = ac.name;

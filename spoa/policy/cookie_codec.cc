@@ -105,7 +105,7 @@ std::string_view cookie_status_name(CookieStatus s) {
 
 std::string_view CookieCodec::add_key(std::uint8_t id, std::string_view secret) {
   if (id > kMaxKeyId) return "key id must be between 0 and 15";
-  if (find_key(id) != nullptr) return "duplicate key id";
+  if (keys_.size() >= kMaxKeys) return "more than 16 secrets";
   if (secret.size() < kMinSecretLen) return "secret must be at least 16 bytes";
   // Derive independent sub-keys so a server token can never double as a cookie MAC.
   const HmacSha256Key master({reinterpret_cast<const std::uint8_t*>(secret.data()), secret.size()});
@@ -123,30 +123,17 @@ std::string_view CookieCodec::add_key(std::uint8_t id, std::string_view secret) 
   return {};
 }
 
-std::vector<std::uint8_t> CookieCodec::key_ids() const {
-  std::vector<std::uint8_t> ids;
-  for (const Key& k : keys_) ids.push_back(k.id);
-  return ids;
-}
-
-const CookieCodec::Key* CookieCodec::find_key(std::uint8_t id) const {
-  for (const Key& k : keys_)
-    if (k.id == id) return &k;
-  return nullptr;
-}
-
-bool CookieCodec::server_token(std::uint8_t key_id, std::string_view server_name, ServerToken& out) const {
-  const Key* k = find_key(key_id);
-  if (k == nullptr) return false;
+bool CookieCodec::server_token(std::uint8_t key, std::string_view server_name, ServerToken& out) const {
+  if (key >= keys_.size()) return false;
   std::uint8_t full[kHmacSha256Len];
-  k->token.mac("srv:", {reinterpret_cast<const std::uint8_t*>(server_name.data()), server_name.size()}, full);
+  keys_[key].token.mac("srv:", {reinterpret_cast<const std::uint8_t*>(server_name.data()), server_name.size()}, full);
   std::memcpy(out.bytes.data(), full, out.bytes.size());
   return true;
 }
 
 AgentCookie CookieCodec::make(const ServerToken& server, std::int64_t now) const {
   AgentCookie c;
-  c.key_id = issuing_key_id();
+  c.key = issuing_key();
   c.server = server;
   c.issued = clamp_time(now);
   c.last_seen = c.issued;
@@ -154,10 +141,10 @@ AgentCookie CookieCodec::make(const ServerToken& server, std::int64_t now) const
 }
 
 std::size_t CookieCodec::encode(const AgentCookie& c, std::span<char> out) const {
-  const Key* k = find_key(c.key_id);
-  if (k == nullptr || out.size() < kCookieValueLen) return 0;
+  if (c.key >= keys_.size() || out.size() < kCookieValueLen) return 0;
+  const Key* k = &keys_[c.key];
   std::uint8_t raw[kRawLen];
-  raw[0] = static_cast<std::uint8_t>((kFormatVersion << 4) | c.key_id);
+  raw[0] = static_cast<std::uint8_t>((kFormatVersion << 4) | k->id);
   std::memcpy(raw + 1, c.server.bytes.data(), 8);
   put_be32(raw + 9, c.issued);
   put_be32(raw + 13, c.last_seen);
@@ -182,19 +169,25 @@ CookieCheck CookieCodec::verify(std::string_view value, std::int64_t now_in) con
     return r;
   }
   const std::uint8_t key_id = raw[0] & 0x0f;
-  const Key* k = find_key(key_id);
-  if (k == nullptr) {
-    r.status = CookieStatus::UnknownKey;
-    return r;
+  // Newest first: during a rotation most cookies are already sealed with the issuing key.
+  bool id_known = false;
+  int sealed_by = -1;
+  for (std::size_t i = keys_.size(); i-- > 0;) {
+    if (keys_[i].id != key_id) continue;
+    id_known = true;
+    std::uint8_t full[kHmacSha256Len];
+    keys_[i].mac.mac({}, {raw, kPayloadLen}, full);
+    if (memeql_sec(full, raw + kPayloadLen, kMacLen)) {  // constant time
+      sealed_by = static_cast<int>(i);
+      break;
+    }
   }
-  std::uint8_t full[kHmacSha256Len];
-  k->mac.mac({}, {raw, kPayloadLen}, full);
-  if (!memeql_sec(full, raw + kPayloadLen, kMacLen)) {  // constant time
-    r.status = CookieStatus::BadMac;
+  if (sealed_by < 0) {
+    r.status = id_known ? CookieStatus::BadMac : CookieStatus::UnknownKey;
     return r;
   }
   AgentCookie& c = r.cookie;
-  c.key_id = key_id;
+  c.key = static_cast<std::uint8_t>(sealed_by);
   std::memcpy(c.server.bytes.data(), raw + 1, 8);
   c.issued = get_be32(raw + 9);
   c.last_seen = get_be32(raw + 13);
@@ -220,8 +213,8 @@ CookieCheck CookieCodec::verify(std::string_view value, std::int64_t now_in) con
 }
 
 bool needs_reissue(const AgentCookie& cookie, std::int64_t now, std::uint32_t max_idle,
-                   const ServerToken& chosen, std::uint8_t issuing_key_id) {
-  if (cookie.key_id != issuing_key_id) return true;
+                   const ServerToken& chosen, std::uint8_t issuing_key) {
+  if (cookie.key != issuing_key) return true;
   if (!(cookie.server == chosen)) return true;
   if (max_idle == 0) return false;
   const std::int64_t t = std::clamp<std::int64_t>(now, -(std::int64_t{1} << 40), std::int64_t{1} << 40);
@@ -230,25 +223,25 @@ bool needs_reissue(const AgentCookie& cookie, std::int64_t now, std::uint32_t ma
 
 ServerTokenMap::ServerTokenMap(const CookieCodec& codec, const model::ServerSet& servers)
     : set_version_(servers.version) {
-  const std::vector<std::uint8_t> ids = codec.key_ids();
   issuing_.resize(servers.servers.size());
-  for (std::uint8_t id : ids) {
+  for (std::size_t key = 0; key < codec.key_count(); ++key) {
+    const auto k = static_cast<std::uint8_t>(key);
     for (std::size_t i = 0; i < servers.servers.size(); ++i) {
-      Entry e{id, {}, static_cast<int>(i)};
-      codec.server_token(id, servers.servers[i].name, e.token);
-      if (id == codec.issuing_key_id()) issuing_[i] = e.token;
+      Entry e{k, {}, static_cast<int>(i)};
+      codec.server_token(k, servers.servers[i].name, e.token);
+      if (k == codec.issuing_key()) issuing_[i] = e.token;
       entries_.push_back(e);
     }
   }
   auto key_less = [](const Entry& a, const Entry& b) {
-    return a.key_id != b.key_id ? a.key_id < b.key_id : a.token < b.token;
+    return a.key != b.key ? a.key < b.key : a.token < b.token;
   };
   std::sort(entries_.begin(), entries_.end(), key_less);
   // Drop every entry of a colliding token: resolving it to either server would be a guess.
   std::vector<Entry> unique;
   for (std::size_t i = 0; i < entries_.size();) {
     std::size_t j = i + 1;
-    while (j < entries_.size() && entries_[j].key_id == entries_[i].key_id && entries_[j].token == entries_[i].token) ++j;
+    while (j < entries_.size() && entries_[j].key == entries_[i].key && entries_[j].token == entries_[i].token) ++j;
     if (j - i == 1) {
       unique.push_back(entries_[i]);
     } else {
@@ -259,12 +252,12 @@ ServerTokenMap::ServerTokenMap(const CookieCodec& codec, const model::ServerSet&
   entries_ = std::move(unique);
 }
 
-int ServerTokenMap::find(std::uint8_t key_id, const ServerToken& token) const {
-  const Entry probe{key_id, token, -1};
+int ServerTokenMap::find(std::uint8_t key, const ServerToken& token) const {
+  const Entry probe{key, token, -1};
   auto it = std::lower_bound(entries_.begin(), entries_.end(), probe, [](const Entry& a, const Entry& b) {
-    return a.key_id != b.key_id ? a.key_id < b.key_id : a.token < b.token;
+    return a.key != b.key ? a.key < b.key : a.token < b.token;
   });
-  if (it == entries_.end() || it->key_id != key_id || !(it->token == token)) return -1;
+  if (it == entries_.end() || it->key != key || !(it->token == token)) return -1;
   return it->index;
 }
 

@@ -1,7 +1,9 @@
 // The agent's insert cookie: an opaque, HMAC-authenticated value naming a server by keyed token.
 //
 // Value layout (33 bytes, then base64url without padding = 44 characters):
-//   [0]      format version (high nibble, = 1) | key id (low nibble, 0..15)
+//   [0]      format version (high nibble, = 1) | key id (low nibble, 0..15): a hint, not a name.
+//            Ids come from a hash of each secret so every node agrees on them without talking;
+//            two live secrets may share one, and the MAC tells which of them sealed the cookie.
 //   [1..8]   server token: first 8 bytes of HMAC-SHA256(token_key, "srv:" + server name)
 //   [9..12]  issue time, seconds since the epoch, big endian
 //   [13..16] last-seen time, same encoding
@@ -26,6 +28,7 @@ namespace sticky::policy {
 inline constexpr std::size_t kCookieValueLen = 44;  // characters of an encoded value
 inline constexpr std::size_t kMinSecretLen = 16;    // bytes; shorter secrets are refused
 inline constexpr std::uint8_t kMaxKeyId = 15;
+inline constexpr std::size_t kMaxKeys = 16;  // live secrets per codec (a rotation needs two)
 
 struct ServerToken {
   std::array<std::uint8_t, 8> bytes{};
@@ -35,7 +38,7 @@ struct ServerToken {
 
 // The authenticated content of a cookie.
 struct AgentCookie {
-  std::uint8_t key_id = 0;
+  std::uint8_t key = 0;  // which of the codec's keys seals it: its index, oldest first
   ServerToken server;
   std::uint32_t issued = 0;     // seconds since the epoch
   std::uint32_t last_seen = 0;  // seconds since the epoch, >= issued
@@ -44,7 +47,7 @@ struct AgentCookie {
 enum class CookieStatus : std::uint8_t {
   Ok = 0,
   Malformed,    // wrong length, not base64url, unknown format version, last_seen < issued
-  UnknownKey,   // key id not configured (rotated out, or another cluster's cookie)
+  UnknownKey,   // no key has this id (rotated out, or another cluster's cookie)
   BadMac,       // authentication failed: tampered or forged
   Expired,      // older than max_life since issue
   IdleExpired,  // not seen for more than max_idle
@@ -71,21 +74,22 @@ class CookieCodec {
  public:
   explicit CookieCodec(CookieLimits limits = {}) : limits_(limits) {}
 
-  // Adds a key; the key added last is the one that issues (the newest). Returns an empty view
-  // on success, or why the key was refused (id > 15, duplicate id, secret < 16 bytes).
+  // Adds a key; the key added last is the one that issues (the newest). Keys may share an id.
+  // Returns an empty view on success, or why the key was refused (id > 15, more than kMaxKeys
+  // keys, secret < 16 bytes).
   std::string_view add_key(std::uint8_t id, std::string_view secret);
 
   bool has_keys() const { return !keys_.empty(); }
-  std::uint8_t issuing_key_id() const { return keys_.empty() ? 0 : keys_.back().id; }
-  // Ids of every configured key, oldest first.
-  std::vector<std::uint8_t> key_ids() const;
+  std::size_t key_count() const { return keys_.size(); }
+  // The index of the key new cookies are sealed with (the last added).
+  std::uint8_t issuing_key() const { return keys_.empty() ? 0 : static_cast<std::uint8_t>(keys_.size() - 1); }
   const CookieLimits& limits() const { return limits_; }
 
-  // The token of `server_name` under key `key_id` (false if that key is not configured).
+  // The token of `server_name` under key number `key` (false if there is no such key).
   // Costs one HMAC: build a ServerTokenMap per server set instead of calling this per request.
-  bool server_token(std::uint8_t key_id, std::string_view server_name, ServerToken& out) const;
+  bool server_token(std::uint8_t key, std::string_view server_name, ServerToken& out) const;
 
-  // Encodes `c` (its key_id must be configured) into `out`, which needs kCookieValueLen chars.
+  // Encodes `c` (its key must exist) into `out`, which needs kCookieValueLen chars.
   // Returns the characters written, or 0 if the key is unknown or `out` is too small.
   std::size_t encode(const AgentCookie& c, std::span<char> out) const;
 
@@ -95,7 +99,8 @@ class CookieCodec {
 
   // Decodes and checks a received value. Reads only within `value`, never throws, compares the
   // MAC in constant time. Check order: Malformed, UnknownKey, BadMac, FromFuture, Expired,
-  // IdleExpired.
+  // IdleExpired. A value whose id several keys share is tried against each of them (one HMAC
+  // each), so a forged cookie costs at most that many.
   CookieCheck verify(std::string_view value, std::int64_t now) const;
 
  private:
@@ -104,20 +109,18 @@ class CookieCodec {
     HmacSha256Key mac;    // MACs cookie values
     HmacSha256Key token;  // derives server tokens
   };
-  const Key* find_key(std::uint8_t id) const;
-
   CookieLimits limits_;
-  std::vector<Key> keys_;  // oldest first; at most 16
+  std::vector<Key> keys_;  // oldest first; at most kMaxKeys
 };
 
 // Refresh policy: re-issue when the client's cookie would otherwise go stale or is wrong.
 // True when the cookie names another server than `chosen` (a token under the issuing key), when
-// it was issued under an older key (so rotation completes), or when last_seen is older than
+// it was sealed with an older key (so rotation completes), or when last_seen is older than
 // max_idle / kReissueDivisor (so most responses carry no Set-Cookie). max_idle == 0 never
 // triggers the time rule. A re-issued cookie keeps `issued` unless the server changed.
 inline constexpr std::uint32_t kReissueDivisor = 4;
 bool needs_reissue(const AgentCookie& cookie, std::int64_t now, std::uint32_t max_idle,
-                   const ServerToken& chosen, std::uint8_t issuing_key_id);
+                   const ServerToken& chosen, std::uint8_t issuing_key);
 
 // token -> server index for one ServerSet, under every configured key (old cookies still
 // resolve during a rotation). Built when the set changes; lookups are a binary search.
@@ -126,7 +129,7 @@ class ServerTokenMap {
   ServerTokenMap(const CookieCodec& codec, const model::ServerSet& servers);
 
   // Index into the ServerSet's servers, or -1 when no server has this token.
-  int find(std::uint8_t key_id, const ServerToken& token) const;
+  int find(std::uint8_t key, const ServerToken& token) const;
   // Token of server `index` under the issuing key (for new cookies); index must be valid.
   const ServerToken& issuing_token(std::size_t index) const { return issuing_[index]; }
   std::uint64_t set_version() const { return set_version_; }
@@ -136,11 +139,11 @@ class ServerTokenMap {
 
  private:
   struct Entry {
-    std::uint8_t key_id;
+    std::uint8_t key;  // the codec's key index
     ServerToken token;
     int index;
   };
-  std::vector<Entry> entries_;  // sorted by (key_id, token)
+  std::vector<Entry> entries_;  // sorted by (key, token)
   std::vector<ServerToken> issuing_;
   std::uint64_t set_version_ = 0;
   std::size_t collisions_ = 0;

@@ -101,13 +101,13 @@ RequestStart PersistEngine::start(const ClientFacts& facts, const BackendView& v
 
   d.identity = resolver_.resolve(facts, now_s, key_buf, counters.identity);
   if (d.identity.kind == IdentityKind::AgentCookie) {
-    const int idx = view.tokens ? view.tokens->find(d.identity.cookie.key_id, d.identity.cookie.server) : -1;
+    const int idx = view.tokens ? view.tokens->find(d.identity.cookie.key, d.identity.cookie.server) : -1;
     if (idx >= 0 && servers[static_cast<std::size_t>(idx)].accepts_existing()) {
       d.server = idx;
       d.reason = PinReason::Cookie;
       d.cookie_ok = !needs_reissue(d.identity.cookie, now_s, codec_->limits().max_idle,
                                    view.tokens->issuing_token(static_cast<std::size_t>(idx)),
-                                   codec_->issuing_key_id());
+                                   codec_->issuing_key());
       ++counters.decisions[static_cast<std::size_t>(d.reason)];
       return s;
     }

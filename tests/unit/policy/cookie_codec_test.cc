@@ -24,7 +24,7 @@ CookieCodec codec_with(std::initializer_list<std::pair<std::uint8_t, std::string
 
 ServerToken token_of(const CookieCodec& c, std::string_view name) {
   ServerToken t;
-  REQUIRE(c.server_token(c.issuing_key_id(), name, t));
+  REQUIRE(c.server_token(c.issuing_key(), name, t));
   return t;
 }
 
@@ -56,7 +56,8 @@ TEST_CASE("A cookie round-trips through encode and verify", "[cookie_codec]") {
 
   const CookieCheck out = c.verify(value, kNow);
   REQUIRE(out.status == CookieStatus::Ok);
-  CHECK(out.cookie.key_id == 3);
+  CHECK(out.cookie.key == 0);
+  CHECK((value[0] == 'E' && value[1] >= 'w' && value[1] <= 'z'));  // first byte 0x13: format 1, id 3
   CHECK(out.cookie.server == token_of(c, "web1"));
   CHECK(out.cookie.issued == kNow - 100);
   CHECK(out.cookie.last_seen == kNow - 10);
@@ -188,13 +189,13 @@ TEST_CASE("Key rotation: the newest key issues and the old key still verifies", 
   const std::string old_value = encode(old_only, old_only.make(token_of(old_only, "web1"), kNow - 50));
 
   const CookieCodec rotated = codec_with({{1, kSecretA}, {2, kSecretB}});
-  CHECK(rotated.issuing_key_id() == 2);
+  CHECK(rotated.issuing_key() == 1);
   const CookieCheck old_check = rotated.verify(old_value, kNow);
   REQUIRE(old_check.status == CookieStatus::Ok);
-  CHECK(old_check.cookie.key_id == 1);
+  CHECK(old_check.cookie.key == 0);
 
   const AgentCookie fresh = rotated.make(token_of(rotated, "web1"), kNow);
-  CHECK(fresh.key_id == 2);
+  CHECK(fresh.key == 1);
   const std::string new_value = encode(rotated, fresh);
   CHECK(rotated.verify(new_value, kNow).status == CookieStatus::Ok);
   // A node that has not yet learned the new key refuses the new cookies as UnknownKey.
@@ -210,11 +211,44 @@ TEST_CASE("Keys are validated when added", "[cookie_codec]") {
   CHECK(c.add_key(16, kSecretA) == "key id must be between 0 and 15");
   CHECK(c.add_key(0, "short") == "secret must be at least 16 bytes");
   CHECK(c.add_key(0, kSecretA).empty());
-  CHECK(c.add_key(0, kSecretB) == "duplicate key id");
-  CHECK(c.key_ids() == std::vector<std::uint8_t>{0});
+  CHECK(c.key_count() == 1);
   // A secret longer than the SHA-256 block is hashed first (RFC 2104) and still works.
   CHECK(c.add_key(1, std::string(200, 'k')).empty());
   CHECK(c.verify(encode(c, c.make(token_of(c, "web1"), kNow)), kNow).status == CookieStatus::Ok);
+  for (int i = 2; i < 16; ++i) CHECK(c.add_key(7, std::string(20, static_cast<char>('a' + i))).empty());
+  CHECK(c.add_key(7, kSecretB) == "more than 16 secrets");
+  CHECK(c.key_count() == 16);
+}
+
+// Ids come from a hash of the secret (agent/persist_runtime.cc), so 1 new secret in 16 shares the
+// id of the live one: the rotation must work all the same.
+TEST_CASE("Two secrets sharing a key id: each cookie verifies under the key that sealed it", "[cookie_codec]") {
+  const CookieCodec old_only = codec_with({{6, kSecretA}});
+  const std::string old_value = encode(old_only, old_only.make(token_of(old_only, "web1"), kNow - 50));
+
+  const CookieCodec rotated = codec_with({{6, kSecretA}, {6, kSecretB}});
+  const CookieCheck old_check = rotated.verify(old_value, kNow);
+  REQUIRE(old_check.status == CookieStatus::Ok);
+  CHECK(old_check.cookie.key == 0);
+  const std::string new_value = encode(rotated, rotated.make(token_of(rotated, "web2"), kNow));
+  const CookieCheck new_check = rotated.verify(new_value, kNow);
+  REQUIRE(new_check.status == CookieStatus::Ok);
+  CHECK(new_check.cookie.key == 1);
+  CHECK(needs_reissue(old_check.cookie, kNow, 0, old_check.cookie.server, rotated.issuing_key()));
+
+  // Tokens are per key: each cookie names its server through its own key's token.
+  const ServerSet set = make_set({"web1", "web2"});
+  const ServerTokenMap map(rotated, set);
+  CHECK(map.find(old_check.cookie.key, old_check.cookie.server) == 0);
+  CHECK(map.find(new_check.cookie.key, new_check.cookie.server) == 1);
+  CHECK(map.find(new_check.cookie.key, old_check.cookie.server) == -1);
+
+  // The old secret retired: its cookies carry a known id but no key seals them.
+  const CookieCodec retired = codec_with({{6, kSecretB}});
+  CHECK(retired.verify(old_value, kNow).status == CookieStatus::BadMac);
+  CHECK(retired.verify(new_value, kNow).status == CookieStatus::Ok);
+  // A node that has only the old key refuses the new cookies the same way.
+  CHECK(old_only.verify(new_value, kNow).status == CookieStatus::BadMac);
 }
 
 TEST_CASE("Encoding refuses an unknown key or a short buffer", "[cookie_codec]") {
@@ -222,7 +256,7 @@ TEST_CASE("Encoding refuses an unknown key or a short buffer", "[cookie_codec]")
   AgentCookie cookie = c.make(token_of(c, "web1"), kNow);
   char small[kCookieValueLen - 1];
   CHECK(c.encode(cookie, small) == 0);
-  cookie.key_id = 9;
+  cookie.key = 9;  // the codec has one key
   char buf[kCookieValueLen];
   CHECK(c.encode(cookie, buf) == 0);
   ServerToken t;
@@ -304,17 +338,17 @@ TEST_CASE("ServerTokenMap resolves tokens of every key back to the server", "[co
   CHECK(map.set_version() == 7);
   CHECK(map.collisions() == 0);
   for (std::size_t i = 0; i < set.servers.size(); ++i) {
-    ServerToken t4, t5;
-    REQUIRE(c.server_token(4, set.servers[i].name, t4));
-    REQUIRE(c.server_token(5, set.servers[i].name, t5));
-    CHECK(map.find(4, t4) == static_cast<int>(i));
-    CHECK(map.find(5, t5) == static_cast<int>(i));
-    CHECK(map.issuing_token(i) == t5);
-    CHECK(map.find(5, t4) == -1);  // a token is only valid under its own key
+    ServerToken t_old, t_new;
+    REQUIRE(c.server_token(0, set.servers[i].name, t_old));
+    REQUIRE(c.server_token(1, set.servers[i].name, t_new));
+    CHECK(map.find(0, t_old) == static_cast<int>(i));
+    CHECK(map.find(1, t_new) == static_cast<int>(i));
+    CHECK(map.issuing_token(i) == t_new);
+    CHECK(map.find(1, t_old) == -1);  // a token is only valid under its own key
   }
   ServerToken absent;
-  REQUIRE(c.server_token(5, "web9", absent));
-  CHECK(map.find(5, absent) == -1);
+  REQUIRE(c.server_token(1, "web9", absent));
+  CHECK(map.find(1, absent) == -1);
   CHECK(map.find(3, absent) == -1);
 }
 
@@ -325,7 +359,7 @@ TEST_CASE("A cookie resolves to its server end to end", "[cookie_codec]") {
   const std::string value = encode(c, c.make(map.issuing_token(1), kNow));
   const CookieCheck check = c.verify(value, kNow + 5);
   REQUIRE(check.status == CookieStatus::Ok);
-  CHECK(map.find(check.cookie.key_id, check.cookie.server) == 1);
+  CHECK(map.find(check.cookie.key, check.cookie.server) == 1);
 }
 
 TEST_CASE("Set-Cookie is formatted with the configured attributes", "[cookie_codec]") {
