@@ -10,7 +10,6 @@
 namespace sticky::admin {
 
 StoreAdapter::StoreAdapter(AdminSources sources) : sources_(std::move(sources)) {
-  if (sources_.shared) redis_ = std::make_unique<RedisSync>(sources_.shared->options());
   refresh();
 }
 
@@ -19,6 +18,11 @@ StoreAdapter::~StoreAdapter() = default;
 void StoreAdapter::refresh() {
   backends_ = sources_.persist ? sources_.persist->current() : nullptr;
   profiles_ = sources_.hsaf ? sources_.hsaf->current() : nullptr;
+  // The admin's own Redis connection follows a reload's new settings as the workers' do.
+  if (sources_.shared && (!redis_ || redis_generation_ != sources_.shared->options_generation())) {
+    redis_generation_ = sources_.shared->options_generation();
+    redis_ = std::make_unique<RedisSync>(*sources_.shared->options());
+  }
 }
 
 // Indices come from find_backend() or backend_count() of the same generation (refresh()).
@@ -103,7 +107,7 @@ std::optional<CookieFacts> StoreAdapter::decode_cookie(int backend, std::string_
   return f;
 }
 
-std::string StoreAdapter::node_id() const { return sources_.shared ? sources_.shared->options().node_id : ""; }
+std::string StoreAdapter::node_id() const { return sources_.shared ? sources_.shared->options()->node_id : ""; }
 
 RedisSyncResult StoreAdapter::erase_shared(int backend, const KeyInput& key, std::int64_t now_ms) {
   const auto& name = persist_backend(backend).engine->options().name;

@@ -101,10 +101,12 @@ ReloadOutcome ConfigReloader::reload_locked() {
   config::Config& next = loaded.config;
   Startup startup;
   resolve_startup(cli_, next, startup, r.errors);
+  std::optional<store::RedisOptions> next_redis;
   if (next.redis) {
     store::RedisOptions ro;
     std::string error;
     if (!redis_options_from(*next.redis, ro, error)) r.errors.push_back(error);
+    else next_redis = std::move(ro);
   }
   PersistReloadPlan plan;
   std::shared_ptr<PersistBackends> persist = targets_.persist.prepare(next, r.errors, plan);
@@ -124,6 +126,12 @@ ReloadOutcome ConfigReloader::reload_locked() {
   r.dropped_pins = targets_.persist.apply(persist, view.get());
   targets_.hsaf.apply(hsaf, view.get());
   if (targets_.shared) targets_.shared->set_backends(targets_.persist.pin_backends());
+  // New Redis settings (or a rotated password file): every connection is made again with them;
+  // the table and the writes waiting for Redis stay.
+  if (targets_.shared && next_redis && *next_redis != *targets_.shared->options()) {
+    targets_.shared->reconfigure(std::move(*next_redis));
+    r.changes.push_back("redis: new settings, reconnecting");
+  }
   if (!cli_.log_level_set) log::threshold().store(static_cast<int>(next.agent.log_level));
   if (r.dropped_pins) r.changes.push_back(std::to_string(r.dropped_pins) + " pins of removed backends dropped");
   running_ = with_startup_settings(std::move(next), running_);

@@ -94,8 +94,8 @@ int main(int argc, char** argv) {
     }
     shared = std::make_unique<store::SharedStore>(std::move(ro), persist->table(), persist->registry(),
                                                   persist->pin_backends(), static_cast<int>(server.workers().size()));
-    STICKY_LOG(Info, "sharing pins through redis (cluster '%s', node '%s')", shared->options().cluster.c_str(),
-               shared->options().node_id.c_str());
+    STICKY_LOG(Info, "sharing pins through redis (cluster '%s', node '%s')", shared->options()->cluster.c_str(),
+               shared->options()->node_id.c_str());
   }
   server.setup_workers([&](io::Worker& w) { agent::setup_worker(w, {*persist, *hsaf, shared.get()}); });
   reloader = std::make_unique<agent::ConfigReloader>(cli, cfg, agent::ConfigReloader::Targets{*persist, *hsaf, poller, shared.get()});

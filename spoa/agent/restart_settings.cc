@@ -3,20 +3,6 @@
 
 namespace sticky::agent {
 
-namespace {
-
-bool same_redis(const std::optional<config::RedisSection>& a, const std::optional<config::RedisSection>& b) {
-  if (a.has_value() != b.has_value()) return false;
-  if (!a) return true;
-  return a->address == b->address && a->sentinels == b->sentinels && a->master_name == b->master_name &&
-         a->user == b->user && a->password_file == b->password_file && a->password == b->password &&
-         a->cluster == b->cluster && a->node_id == b->node_id && a->lookup_deadline == b->lookup_deadline &&
-         a->connect_timeout == b->connect_timeout && a->command_timeout == b->command_timeout &&
-         a->queue_max_entries == b->queue_max_entries && a->queue_max_bytes == b->queue_max_bytes;
-}
-
-}  // namespace
-
 std::vector<std::string> restart_needed(const config::Config& running, const config::Config& next,
                                         const CliOptions& cli) {
   std::vector<std::string> out;
@@ -39,7 +25,9 @@ std::vector<std::string> restart_needed(const config::Config& running, const con
   check(running.haproxy.runtime_api != next.haproxy.runtime_api, false, "haproxy.runtime_api");
   check(running.haproxy.poll_interval != next.haproxy.poll_interval, false, "haproxy.poll_interval");
   check(running.haproxy.api_timeout != next.haproxy.api_timeout, false, "haproxy.api_timeout");
-  check(!same_redis(running.redis, next.redis), false, "redis");
+  // Changed settings of a `redis:` section are applied live (SharedStore::reconfigure); adding or
+  // removing the section changes what every worker's store is, which only a start builds.
+  check(running.redis.has_value() != next.redis.has_value(), false, "redis");
   return out;
 }
 
@@ -48,7 +36,7 @@ config::Config with_startup_settings(config::Config next, const config::Config& 
   next.agent = running.agent;
   next.agent.log_level = level;
   next.haproxy = running.haproxy;
-  next.redis = running.redis;
+  if (next.redis.has_value() != running.redis.has_value()) next.redis = running.redis;
   return next;
 }
 

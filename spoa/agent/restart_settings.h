@@ -1,5 +1,5 @@
 // The settings a running agent cannot change live (listeners, threads, limits, the admin and
-// metrics listeners, HAProxy's runtime API, the Redis connections) and which of them a new
+// metrics listeners, HAProxy's runtime API, adding or removing Redis) and which of them a new
 // config changes: a reload applies everything else and lists these as waiting for a restart.
 #pragma once
 

@@ -9,6 +9,7 @@ namespace sticky::store {
 struct BackoffPolicy {
   std::int64_t base_ms = 50;   // ceiling of the first attempt's delay
   std::int64_t max_ms = 5000;  // ceiling of any attempt's delay
+  bool operator==(const BackoffPolicy&) const = default;
 };
 
 // attempt 0 is the first retry. unit_random is in [0, 1). The result lies in [ceiling/2, ceiling] where

@@ -30,6 +30,7 @@ struct QueuedWrite {
 struct OutageQueueLimits {
   std::size_t max_items = 10000;
   std::size_t max_bytes = 4u << 20;
+  bool operator==(const OutageQueueLimits&) const = default;
 };
 
 struct OutageQueueCounters {

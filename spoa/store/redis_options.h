@@ -14,6 +14,7 @@ namespace sticky::store {
 struct RedisEndpoint {
   std::string host;
   int port = 0;
+  bool operator==(const RedisEndpoint&) const = default;
 };
 
 struct RedisOptions {
@@ -32,6 +33,9 @@ struct RedisOptions {
   OutageQueueLimits queue{10000, 4u << 20};
   std::size_t warmup_batch = 500;        // SCAN COUNT
   std::size_t warmup_max_keys = 2000000;  // a warm-up pass stops after this many keys
+  // A reload compares the settings whole (passwords included, as read from their files): any
+  // difference reconnects every client with the new ones (SharedStore::reconfigure).
+  bool operator==(const RedisOptions&) const = default;
 };
 
 // Empty string when valid, else the first problem ("redis.cluster: ...").

@@ -397,30 +397,31 @@ class ReloadScenarios(unittest.TestCase):
 
 
 class ReloadWithRedis(unittest.TestCase):
-    """6. A real redis-server: a reload keeps the agent's connections to it."""
+    """6. Real redis-servers: a reload keeps the agent's connections when the settings are the same,
+    and moves every connection to a new Redis when they change, with the writes still waiting."""
 
-    def test_redis_connections_are_kept_across_reloads(self):
+    def test_same_settings_keep_the_connections_and_new_ones_move_them(self):
         with Stack(prefix="sticky-reload-redis-") as stack:
             redis = stack.start_redis()
             section = redis_section(redis.port, "r1")
             r = ReloadStack(stack, [insert_backend()], redis=section)
 
-            def ids():
+            def ids(port):
                 # Every connection but redis-cli's own (the one running CLIENT LIST).
-                return {l.split()[0] for l in redis_cli(redis.port, "CLIENT", "LIST").splitlines()
+                return {l.split()[0] for l in redis_cli(port, "CLIENT", "LIST").splitlines()
                         if "cmd=client" not in l}
 
-            def in_redis(client):
-                return wait_until(lambda: redis_cli(redis.port, "EXISTS", redis_key(client, "app_insert")) == "1",
-                                  timeout=5, what=f"{client} written to Redis")
+            def in_redis(port, client):
+                return wait_until(lambda: redis_cli(port, "EXISTS", redis_key(client, "app_insert")) == "1",
+                                  timeout=5, what=f"{client} written to the Redis on {port}")
 
             pins = {}
             for i in range(1, 6):
                 client = f"198.18.60.{i}"
                 pins[client] = ask(r.port, client)["x-server"]
-                in_redis(client)
+                in_redis(redis.port, client)
             connects = settled(lambda: r.metrics()["sticky_redis_connects_total"], quiet=1.0, what="redis connects")
-            clients0 = ids()
+            clients0 = ids(redis.port)
             self.assertTrue(clients0)
 
             # Redis settings unchanged: same connections.
@@ -428,27 +429,42 @@ class ReloadWithRedis(unittest.TestCase):
             body = r.applied(self)
             self.assertEqual(body["restart_needed"], [], body)
             self.assertEqual(settled(lambda: r.metrics()["sticky_redis_connects_total"], quiet=1.0), connects)
-            self.assertEqual(ids(), clients0)
+            self.assertEqual(ids(redis.port), clients0)
             ask(r.port, "198.18.61.1")
-            in_redis("198.18.61.1")
+            in_redis(redis.port, "198.18.61.1")
 
-            # A Redis setting changed: the rest applies, the connections stay as they are, and the
-            # setting waits for a restart.
-            changed = section.replace("command_timeout: 200ms", "command_timeout: 300ms")
-            self.assertNotEqual(changed, section)
-            r.write([insert_backend(ttl="14m")], redis=changed)
+            # The first Redis dies: new clients are placed anyway, their writes wait in the queues.
+            redis.stop(signal.SIGKILL)
+            waiting = [f"198.18.62.{i}" for i in range(1, 5)]
+            for client in waiting:
+                pins[client] = ask(r.port, client)["x-server"]
+            wait_until(lambda: r.metrics().get("sticky_redis_queue_depth", 0) >= len(waiting), timeout=5,
+                       what="the writes queued while Redis is down")
+
+            # A reload names another Redis: applied live (nothing waits for a restart), every
+            # connection is made again there within about a second, and the queued writes land in it.
+            redis2 = stack.start_redis("redis2")
+            r.write([insert_backend(ttl="14m")], redis=redis_section(redis2.port, "r1"))
             body = r.applied(self)
-            self.assertTrue([x for x in body["restart_needed"] if "redis" in x], body)
-            self.assertGreaterEqual(r.metrics()["sticky_config_restart_needed"], 1)
-            self.assertEqual(settled(lambda: r.metrics()["sticky_redis_connects_total"], quiet=1.0), connects)
-            self.assertEqual(ids(), clients0)
+            self.assertEqual(body["restart_needed"], [], body)
+            self.assertIn("redis: new settings, reconnecting", body["changes"])
+            self.assertEqual(r.metrics()["sticky_config_restart_needed"], 0)
+            for client in waiting:
+                in_redis(redis2.port, client)
+            wait_until(lambda: len(ids(redis2.port)) >= len(clients0), timeout=5,
+                       what="as many agent connections on the new Redis as on the old one")
+            wait_until(lambda: r.metrics().get("sticky_redis_queue_depth") == 0, timeout=5, what="the queues drained")
+            # The table was kept: every client stays on its server; new pins go to the new Redis
+            # with the new TTL.
             for client, server in pins.items():
                 h = ask(r.port, client)
                 self.assertEqual((h["x-server"], h["x-sticky-reason"]), (server, "client-ip"), client)
             ask(r.port, "198.18.61.2")
-            in_redis("198.18.61.2")
+            in_redis(redis2.port, "198.18.61.2")
             status, e = r.lookup("198.18.61.2")
             self.assertAlmostEqual(e["expires_ms"] - e["last_seen_ms"], 14 * MINUTE_MS, delta=2000)
+            pttl = int(redis_cli(redis2.port, "PTTL", redis_key("198.18.61.2", "app_insert")))
+            self.assertAlmostEqual(pttl, 14 * MINUTE_MS, delta=5000)
 
 
 class ReloadWithoutConfigFile(unittest.TestCase):

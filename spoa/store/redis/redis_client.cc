@@ -66,6 +66,21 @@ void RedisClient::stop() {
   counters_.queue_depth = 0;
 }
 
+std::vector<QueuedWrite> RedisClient::hand_over() {
+  link_.stop();
+  std::vector<QueuedWrite> out;
+  out.reserve(queue_.size());
+  while (std::optional<QueuedWrite> w = queue_.pop_front()) out.push_back(std::move(*w));
+  counters_.queue_depth = 0;
+  return out;
+}
+
+void RedisClient::take_over(std::vector<QueuedWrite> writes) {
+  for (QueuedWrite& w : writes) counters_.dropped += queue_.push(std::move(w));
+  counters_.queue_depth = queue_.size();
+  if (link_.ready()) flush_queue();
+}
+
 void RedisClient::write_new(const StickyRecord& record, ConflictFn on_conflict) {
   submit(QueuedWrite{WriteKind::New, record, std::move(on_conflict)});
 }

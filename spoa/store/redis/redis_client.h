@@ -14,6 +14,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "store/entry_codec.h"
 #include "store/outage_queue.h"
@@ -51,6 +52,12 @@ class RedisClient {
 
   void start();
   void stop();  // closes the connection; queued writes are dropped and counted
+
+  // For a client replacing this one (new settings): closes the connection, so writes in flight
+  // fail back into the queue and lookups in flight end Unavailable, then gives up every queued
+  // write, oldest first. take_over() queues them in the successor, sent once it is connected.
+  std::vector<QueuedWrite> hand_over();
+  void take_over(std::vector<QueuedWrite> writes);
 
   // New pin: SET NX PX (TTL = expires_ms - now) then PUBLISH. When another node already holds the key,
   // `on_conflict` receives the stored record (only if its server or origin differs from ours) so the

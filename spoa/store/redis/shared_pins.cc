@@ -5,11 +5,25 @@ namespace sticky::store {
 
 SharedStore::SharedStore(RedisOptions options, StickyTable& table, ServerRegistry& registry,
                          std::vector<PinBackend> backends, int workers)
-    : options_(std::move(options)),
+    : options_(std::make_shared<const RedisOptions>(std::move(options))),
       table_(table),
       registry_(registry),
       backends_(std::make_shared<const std::vector<PinBackend>>(std::move(backends))),
       snapshots_(static_cast<std::size_t>(workers) + 1) {}
+
+SharedStore::OptionsPtr SharedStore::options() const {
+  std::lock_guard<std::mutex> lock(options_mutex_);
+  return options_;
+}
+
+void SharedStore::reconfigure(RedisOptions options) {
+  auto next = std::make_shared<const RedisOptions>(std::move(options));
+  {
+    std::lock_guard<std::mutex> lock(options_mutex_);
+    options_ = std::move(next);
+  }
+  options_generation_.fetch_add(1, std::memory_order_acq_rel);
+}
 
 SharedStore::Backends SharedStore::backends() const {
   std::lock_guard<std::mutex> lock(backends_mutex_);
@@ -28,10 +42,19 @@ SharedStore::~SharedStore() {
 
 void SharedStore::start_subscriber(struct ev_loop* loop) {
   subscriber_loop_ = loop;
-  subscriber_ = std::make_unique<RedisSubscriber>(loop, options_, subscriber_counters_, [this](const StickyRecord& r) {
+  subscriber_generation_ = options_generation();
+  const OptionsPtr options = this->options();
+  subscriber_ = std::make_unique<RedisSubscriber>(loop, *options, subscriber_counters_, [this](const StickyRecord& r) {
     apply(r, static_cast<std::int64_t>(ev_now(subscriber_loop_) * 1000.0));
   });
   subscriber_->start();
+}
+
+void SharedStore::follow_options() {
+  if (!subscriber_ || subscriber_generation_ == options_generation()) return;
+  subscriber_->stop();
+  subscriber_.reset();
+  start_subscriber(subscriber_loop_);  // subscribes, then warms up from the new Redis
 }
 
 void SharedStore::apply(const StickyRecord& r, std::int64_t now_ms, bool authoritative) {
@@ -87,13 +110,30 @@ std::uint64_t SharedStore::rejected() const {
 }
 
 SharedPins::SharedPins(SharedStore& shared, struct ev_loop* loop, int index)
-    : shared_(shared), loop_(loop), index_(index), client_(loop, shared.options(), counters_) {}
+    : shared_(shared),
+      loop_(loop),
+      index_(index),
+      options_(shared.options()),
+      options_generation_(shared.options_generation()),
+      client_(std::make_unique<RedisClient>(loop, *options_, counters_)) {}
 
-SharedPins::~SharedPins() { client_.stop(); }
+SharedPins::~SharedPins() { client_->stop(); }
+
+void SharedPins::follow_options() {
+  // Read the generation first: settings published meanwhile are newer still, and seen next time.
+  const std::uint64_t generation = shared_.options_generation();
+  if (generation == options_generation_) return;
+  options_generation_ = generation;
+  options_ = shared_.options();
+  std::vector<QueuedWrite> pending = client_->hand_over();
+  client_ = std::make_unique<RedisClient>(loop_, *options_, counters_);
+  client_->take_over(std::move(pending));
+  client_->start();
+}
 
 PinAnswer SharedPins::lookup(const PinQuery& q, std::int64_t now_ms) {
   PinAnswer a = local_answer(shared_.table(), q, now_ms, true);
-  if (a.ask_shared && !client_.connected()) {
+  if (a.ask_shared && !client_->connected()) {
     // Redis is down: the lookup is skipped, not silently (sticky_redis_lookup_unavailable_total),
     // and the client is placed here as any miss would be once a lookup finds nothing.
     ++counters_.lookups;
@@ -110,7 +150,7 @@ void SharedPins::lookup_shared(const PinQuery& q, PinAnswer answer, LookupDone d
     done(answer);
     return;
   }
-  client_.lookup((*backends)[q.key.backend].name, q.key.kind, q.key.bytes, 0,
+  client_->lookup((*backends)[q.key.backend].name, q.key.kind, q.key.bytes, 0,
                  [this, answer, done = std::move(done)](LookupResult r) mutable {
                    answer.asked_shared = true;
                    StickyKey key;
@@ -136,14 +176,14 @@ RecordResult SharedPins::record(std::span<const PinWrite> writes, std::int64_t n
       continue;
     }
     StickyRecord& r = scratch_;
-    record_from_write(w, version, shared_.options().node_id, now_ms, r);
+    record_from_write(w, version, options_->node_id, now_ms, r);
     // Another agent may have pinned this client a moment earlier (or, for a refresh, after our
     // copy in Redis expired): its pin is in the store first, so it wins and we adopt it.
     auto adopt_winner = [this](const StickyRecord& winner) { shared_.apply(winner, loop_now_ms(), true); };
     switch (w.type) {
-      case PinWrite::Type::New: client_.write_new(r, adopt_winner); break;
-      case PinWrite::Type::Move: client_.write_move(r, adopt_winner); break;  // a newer move in Redis wins
-      case PinWrite::Type::Refresh: client_.refresh_ttl(r, adopt_winner); break;
+      case PinWrite::Type::New: client_->write_new(r, adopt_winner); break;
+      case PinWrite::Type::Move: client_->write_move(r, adopt_winner); break;  // a newer move in Redis wins
+      case PinWrite::Type::Refresh: client_->refresh_ttl(r, adopt_winner); break;
       case PinWrite::Type::Adopt: break;
     }
   }
@@ -151,7 +191,9 @@ RecordResult SharedPins::record(std::span<const PinWrite> writes, std::int64_t n
 }
 
 void SharedPins::publish_counters() {
-  counters_.connected = client_.connected() ? 1 : 0;
+  follow_options();
+  if (index_ == 0) shared_.follow_options();  // the subscriber lives on worker 0's loop
+  counters_.connected = client_->connected() ? 1 : 0;
   shared_.publish_counters(index_, counters_);
 }
 

@@ -4,8 +4,13 @@
 // other agents' pins arrive through pub/sub and warm-up and go into the table.
 // One SharedPins per worker loop (its own RedisClient, no cross-thread hand-off); one SharedStore
 // per process, with the subscriber on one loop.
+// New Redis settings (a reload) are published here as a new generation; each loop notices it at
+// its once-a-second counter flush and rebuilds its client (queued writes carried over) or, on
+// the subscriber's loop, the subscriber. The request path never looks.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -27,7 +32,14 @@ class SharedStore {
               int workers);
   ~SharedStore();
 
-  const RedisOptions& options() const { return options_; }
+  using OptionsPtr = std::shared_ptr<const RedisOptions>;
+  // The settings now in force (a reload may replace them: keep the pointer, not a reference).
+  OptionsPtr options() const;
+  // +1 per reconfigure(); a loop compares it with the generation its client was built with.
+  std::uint64_t options_generation() const { return options_generation_.load(std::memory_order_acquire); }
+  // Every client reconnects with `options` within about a second (the flush period); pins and
+  // queued writes are kept. Any thread.
+  void reconfigure(RedisOptions options);
   StickyTable& table() { return table_; }
   ServerRegistry& registry() { return registry_; }
   // Index = backend id. A reload replaces the list (set_backends); a caller keeps the one it took.
@@ -37,6 +49,8 @@ class SharedStore {
 
   // The subscriber (pub/sub + warm-up SCAN) on `loop`; records from it go into the table.
   void start_subscriber(struct ev_loop* loop);
+  // On the subscriber's loop: a new subscriber if the settings changed since it started.
+  void follow_options();
   // Merges one record from another agent into the table; `authoritative` when Redis just told us
   // another agent's first pin beat ours (a lost SET NX: the first writer wins).
   void apply(const StickyRecord& record, std::int64_t now_ms, bool authoritative = false);
@@ -47,7 +61,10 @@ class SharedStore {
   std::uint64_t rejected() const;
 
  private:
-  RedisOptions options_;
+  mutable std::mutex options_mutex_;
+  OptionsPtr options_;
+  std::atomic<std::uint64_t> options_generation_{0};
+  std::uint64_t subscriber_generation_ = 0;  // subscriber's loop only
   StickyTable& table_;
   ServerRegistry& registry_;
   mutable std::mutex backends_mutex_;
@@ -67,25 +84,30 @@ class SharedPins final : public PinStore {
   SharedPins(SharedStore& shared, struct ev_loop* loop, int index);
   ~SharedPins() override;
 
-  void start() { client_.start(); }
-  bool connected() const { return client_.connected(); }
+  void start() { client_->start(); }
+  bool connected() const { return client_->connected(); }
 
   PinAnswer lookup(const PinQuery& q, std::int64_t now_ms) override;
   void lookup_shared(const PinQuery& q, PinAnswer answer, LookupDone done) override;
   std::optional<StickyEntry> peek(const StickyKey& key, std::int64_t now_ms) const override;
   RecordResult record(std::span<const PinWrite> writes, std::int64_t now_ms) override;
 
-  // Copies this worker's counters to the shared snapshot (called about once a second).
+  // Copies this worker's counters to the shared snapshot (called about once a second), after
+  // taking new settings if a reload published some.
   void publish_counters();
 
  private:
+  void follow_options();
+
   std::int64_t loop_now_ms() const { return static_cast<std::int64_t>(ev_now(loop_) * 1000.0); }
 
   SharedStore& shared_;
   struct ev_loop* loop_;
   int index_;
   RedisCounters counters_;
-  RedisClient client_;
+  SharedStore::OptionsPtr options_;  // what client_ was built with
+  std::uint64_t options_generation_ = 0;
+  std::unique_ptr<RedisClient> client_;
   StickyRecord scratch_;  // reused: no allocation per write beyond the client's own
 };
 

@@ -232,6 +232,16 @@ TEST_CASE("a command-line setting hides the file's value from the restart list",
   CHECK(agent::restart_needed(running, next, cli).empty());
   next.redis = config::RedisSection{};
   CHECK(agent::restart_needed(running, next, cli) == std::vector<std::string>{"redis"});
+  // Other settings of a Redis already in use apply live (reconnecting); only adding or removing it waits.
+  running.redis = config::RedisSection{};
+  running.redis->address = "127.0.0.1:6379";
+  next.redis->address = "127.0.0.1:6380";
+  next.redis->command_timeout = config::Duration{300};
+  CHECK(agent::restart_needed(running, next, cli).empty());
+  CHECK(agent::with_startup_settings(next, running).redis->address == "127.0.0.1:6380");
+  next.redis.reset();
+  CHECK(agent::restart_needed(running, next, cli) == std::vector<std::string>{"redis"});
+  CHECK(agent::with_startup_settings(next, running).redis->address == "127.0.0.1:6379");
 }
 
 TEST_CASE("without a config file there is nothing to reload", "[config_reload]") {

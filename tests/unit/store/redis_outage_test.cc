@@ -6,6 +6,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "redis_process.h"
 #include "store/redis/redis_client.h"
@@ -137,4 +138,47 @@ TEST_CASE("After a Redis restart the subscriber resubscribes and catches up with
   // The write reaches B either live (if B resubscribed first) or through the catch-up scan.
   REQUIRE(test::run_until(l.loop, [&] { return b.subscribed() && sb.warmup_scans == 2 && received >= 1; }, 5000));
   CHECK(ca.flushed == 1);
+}
+
+// A reload that names another Redis replaces each worker's client (SharedPins::follow_options):
+// what the old one could not send must reach the new Redis, and a lookup in flight must end.
+TEST_CASE("A client handing over to its successor passes on every queued write, oldest first",
+          "[redis_outage]") {
+  REQUIRE_REDIS();
+  RedisProcess old_redis, new_redis;
+  REQUIRE(old_redis.start());
+  REQUIRE(new_redis.start());
+  Loop l;
+  RedisCounters c;
+  auto old_options = test::options_for(old_redis.port(), "A");
+  RedisClient a(l.loop, old_options, c);
+  a.start();
+  REQUIRE(test::run_until(l.loop, [&] { return a.connected(); }, 3000));
+  a.write_new(test::record(0, "A"), nullptr);  // lands in the old Redis
+  REQUIRE(test::run_until(l.loop, [&] { return c.published == 1; }, 2000));
+
+  old_redis.kill();
+  REQUIRE(test::run_until(l.loop, [&] { return !a.connected(); }, 2000));
+  for (int i = 1; i <= 6; ++i) a.write_new(test::record(i, "A"), nullptr);
+  REQUIRE(a.queue_depth() == 6);
+
+  std::vector<QueuedWrite> pending = a.hand_over();
+  REQUIRE(pending.size() == 6);
+  CHECK(pending.front().record.key == test::record(1, "A").key);
+  CHECK(pending.back().record.key == test::record(6, "A").key);
+  CHECK(a.queue_depth() == 0);
+  CHECK(c.queue_depth == 0);
+  CHECK(c.dropped == 0);  // handed over, not lost
+
+  RedisClient b(l.loop, test::options_for(new_redis.port(), "A"), c);
+  b.take_over(std::move(pending));
+  CHECK(b.queue_depth() == 6);
+  b.start();
+  REQUIRE(test::run_until(l.loop, [&] { return b.connected() && b.queue_depth() == 0 && c.published == 7; }, 5000));
+  for (int i = 1; i <= 6; ++i) {
+    INFO("record " << i);
+    CHECK(new_redis.cmd({"EXISTS", redis_key_of("t", test::record(i, "A"))}) == "1");
+  }
+  CHECK(new_redis.cmd({"EXISTS", redis_key_of("t", test::record(0, "A"))}) == "0");
+  CHECK(c.dropped == 0);
 }
