@@ -65,6 +65,10 @@ int main(int argc, char** argv) {
     for (const auto& e : errors) STICKY_LOG(Error, "%s", e.c_str());
     return 1;
   }
+  if (startup.server.listen.empty()) {
+    STICKY_LOG(Error, "%.*s", static_cast<int>(agent::kNoListener.size()), agent::kNoListener.data());
+    return 1;
+  }
   if (const std::string w = agent::raise_fd_limit(cfg.agent.max_connections); !w.empty()) STICKY_LOG(Warn, "%s", w.c_str());
 
   // HAProxy's view of its servers: polled in the background, rebuilt into per-backend views.

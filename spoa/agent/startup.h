@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/cli.h"
@@ -21,7 +22,11 @@ struct Startup {
 };
 
 // Listeners, socket access, metrics address, threads and limits; appends every problem to `errors`.
+// No listener at all (`listen: []` and no --listen) is not one of them: start-up refuses it (an
+// agent HAProxy cannot reach would still look healthy), --check only warns (see kNoListener).
 bool resolve_startup(const CliOptions& cli, const config::Config& cfg, Startup& out, std::vector<std::string>& errors);
+
+inline constexpr std::string_view kNoListener = "no listener: agent.listen is empty and no --listen was given";
 
 // The health poller's options: the runtime API, and the config's static servers as the fallback.
 health::HealthPollerOptions health_options(const config::Config& cfg);

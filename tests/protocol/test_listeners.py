@@ -451,9 +451,6 @@ class CheckRunsTheStartupValidation(unittest.TestCase):
             ("agent:\n  listen: unix:/tmp/x.sock\n  socket_group: no-such-group-xyz\n", "no-such-group-xyz"),
             ("agent:\n  listen: unix:/tmp/x.sock\n  socket_mode: '0999'\n", "0999"),
             ("agent:\n  listen: [127.0.0.1:12345, 127.0.0.1:12345]\n", "given twice"),
-            # `listen:` then nothing (or `[]`) is valid YAML for an empty list: without --listen the
-            # agent would start and look healthy while HAProxy could never reach it.
-            ("agent:\n  listen: # filled in by a template that did not run\n", "no listener"),
         ]
         for text, needle in cases:
             with self.subTest(text), tempfile.NamedTemporaryFile("w", suffix=".yaml") as cfg:
@@ -469,6 +466,25 @@ class CheckRunsTheStartupValidation(unittest.TestCase):
                 # The same sentence, whatever the log prefix of start-up.
                 message = re.sub(r"^\S+Z error ", "", errors[0])
                 self.assertIn(message, check.stderr)
+
+    def test_no_listener_stops_start_up_and_is_a_warning_of_check(self):
+        # `listen:` then nothing (or `[]`) is valid YAML for an empty list. Without --listen the
+        # agent would start and look healthy while HAProxy could never reach it, so start-up
+        # refuses; --check only warns, because `listen: []` with --listen on the service's command
+        # line is valid and the unit's ExecReload= runs --check without it.
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml") as cfg:
+            cfg.write("agent:\n  listen: # filled in by a template that did not run\n")
+            cfg.flush()
+            start = self.run_agent("--config", cfg.name)
+            self.assertEqual(start.returncode, 1, start.stderr)
+            self.assertIn("no listener: agent.listen is empty and no --listen was given", start.stderr)
+            check = self.run_agent("--check", cfg.name)
+            self.assertEqual(check.returncode, 0, check.stderr)
+            self.assertIn("warning: no listener: agent.listen is empty and no --listen was given: start-up "
+                          "needs --listen", check.stderr)
+            quiet = self.run_agent("--check", cfg.name, "--listen", "127.0.0.1:12345")
+            self.assertEqual(quiet.returncode, 0, quiet.stderr)
+            self.assertNotIn("no listener", quiet.stderr)
 
     def test_check_applies_the_command_line_options_as_start_up_does(self):
         # --listen replaces agent.listen at start-up, so it must for --check too; the socket options
