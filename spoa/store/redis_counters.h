@@ -20,6 +20,8 @@ namespace sticky::store {
   X(disconnects, "sticky_redis_disconnects_total", "", Counter, "established Redis connections lost")    \
   X(connected, "sticky_redis_connected", "", Gauge,                                                      \
     "workers whose Redis connection is up (sampled as their counters are published, about once a second)") \
+  X(settings_pending, "sticky_redis_settings_pending", "", Gauge,                                        \
+    "workers still using the previous Redis settings: a reload changed them, and the new connection is not up yet") \
   X(stalls, "sticky_redis_stalls_total", "", Counter, "Redis connections dropped because replies stopped") \
   X(sentinel_queries, "sticky_redis_sentinel_queries_total", "", Counter, "master address queries sent to Sentinels") \
   X(sentinel_failures, "sticky_redis_sentinel_failures_total", "", Counter,                              \

@@ -53,7 +53,11 @@ RedisClient::RedisClient(struct ev_loop* loop, const RedisOptions& options, Redi
     : options_(options),
       counters_(counters),
       queue_(options.queue),
-      link_(loop, options_, counters, ManagedLink::Hooks{[this] { flush_queue(); }, nullptr}),
+      link_(loop, options_, counters, ManagedLink::Hooks{[this] {
+                                                           flush_queue();
+                                                           if (on_connected_) on_connected_();
+                                                         },
+                                                         nullptr}),
       channel_(sticky_channel(options.cluster)) {}
 
 RedisClient::~RedisClient() { stop(); }

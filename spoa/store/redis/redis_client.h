@@ -58,6 +58,9 @@ class RedisClient {
   // write, oldest first. take_over() queues them in the successor, sent once it is connected.
   std::vector<QueuedWrite> hand_over();
   void take_over(std::vector<QueuedWrite> writes);
+  // Runs each time a connection becomes usable, after the queue's flush began (a successor
+  // waiting to replace a client learns it can). It may destroy other clients, not this one.
+  void on_connected(std::function<void()> fn) { on_connected_ = std::move(fn); }
 
   // New pin: SET NX PX (TTL = expires_ms - now) then PUBLISH. When another node already holds the key,
   // `on_conflict` receives the stored record (only if its server or origin differs from ours) so the
@@ -102,6 +105,7 @@ class RedisClient {
   OutageQueue queue_;
   ManagedLink link_;
   std::string channel_;
+  std::function<void()> on_connected_;
   std::string key_buf_;  // reused per command; hiredis copies argv when formatting
   std::array<std::uint8_t, kMaxEncodedSize> value_buf_{};
 };

@@ -117,18 +117,32 @@ SharedPins::SharedPins(SharedStore& shared, struct ev_loop* loop, int index)
       options_generation_(shared.options_generation()),
       client_(std::make_unique<RedisClient>(loop, *options_, counters_)) {}
 
-SharedPins::~SharedPins() { client_->stop(); }
+SharedPins::~SharedPins() {
+  if (next_client_) next_client_->stop();
+  client_->stop();
+}
 
 void SharedPins::follow_options() {
   // Read the generation first: settings published meanwhile are newer still, and seen next time.
   const std::uint64_t generation = shared_.options_generation();
   if (generation == options_generation_) return;
   options_generation_ = generation;
-  options_ = shared_.options();
+  next_options_ = shared_.options();  // a successor still connecting is replaced by this one
+  next_client_ = std::make_unique<RedisClient>(loop_, *next_options_, counters_);
+  next_client_->on_connected([this, successor = next_client_.get()] {
+    if (next_client_.get() == successor) promote_next_client();  // later reconnects: nothing to do
+  });
+  next_client_->start();
+}
+
+// On the successor's first connection (inside its ready hook): the running client closes (its
+// writes in flight fail back into its queue, its lookups in flight end Unavailable) and its
+// queue moves to the successor, which becomes the client.
+void SharedPins::promote_next_client() {
   std::vector<QueuedWrite> pending = client_->hand_over();
-  client_ = std::make_unique<RedisClient>(loop_, *options_, counters_);
+  client_ = std::move(next_client_);
+  options_ = std::move(next_options_);
   client_->take_over(std::move(pending));
-  client_->start();
 }
 
 PinAnswer SharedPins::lookup(const PinQuery& q, std::int64_t now_ms) {
@@ -194,6 +208,7 @@ void SharedPins::publish_counters() {
   follow_options();
   if (index_ == 0) shared_.follow_options();  // the subscriber lives on worker 0's loop
   counters_.connected = client_->connected() ? 1 : 0;
+  counters_.settings_pending = next_client_ ? 1 : 0;
   shared_.publish_counters(index_, counters_);
 }
 

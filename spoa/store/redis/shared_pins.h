@@ -5,8 +5,10 @@
 // One SharedPins per worker loop (its own RedisClient, no cross-thread hand-off); one SharedStore
 // per process, with the subscriber on one loop.
 // New Redis settings (a reload) are published here as a new generation; each loop notices it at
-// its once-a-second counter flush and rebuilds its client (queued writes carried over) or, on
-// the subscriber's loop, the subscriber. The request path never looks.
+// its once-a-second counter flush and starts a client with them beside the running one, which
+// keeps serving until the new one is connected and takes its queued writes (make before break:
+// no gap in lookups, and new settings that never connect leave the old connection in use). The
+// subscriber's loop restarts the subscriber. The request path never looks.
 #pragma once
 
 #include <atomic>
@@ -98,6 +100,7 @@ class SharedPins final : public PinStore {
 
  private:
   void follow_options();
+  void promote_next_client();
 
   std::int64_t loop_now_ms() const { return static_cast<std::int64_t>(ev_now(loop_) * 1000.0); }
 
@@ -108,6 +111,9 @@ class SharedPins final : public PinStore {
   SharedStore::OptionsPtr options_;  // what client_ was built with
   std::uint64_t options_generation_ = 0;
   std::unique_ptr<RedisClient> client_;
+  // Built with newer settings, connecting; replaces client_ once connected.
+  SharedStore::OptionsPtr next_options_;
+  std::unique_ptr<RedisClient> next_client_;
   StickyRecord scratch_;  // reused: no allocation per write beyond the client's own
 };
 
