@@ -467,6 +467,36 @@ class ReloadWithRedis(unittest.TestCase):
             self.assertAlmostEqual(pttl, 14 * MINUTE_MS, delta=5000)
 
 
+    def test_settings_that_never_connect_leave_the_running_connection_in_use(self):
+        with Stack(prefix="sticky-reload-redis-dead-") as stack:
+            redis = stack.start_redis()
+            section = redis_section(redis.port, "r1")
+            r = ReloadStack(stack, [insert_backend()], redis=section)
+            ask(r.port, "198.18.63.1")
+            wait_until(lambda: redis_cli(redis.port, "EXISTS", redis_key("198.18.63.1", "app_insert")) == "1",
+                       timeout=5, what="the first pin in Redis")
+            workers = settled(lambda: r.metrics()["sticky_redis_connected"], quiet=1.2, what="workers connected")
+            self.assertGreaterEqual(workers, 1)
+
+            # A port nothing listens on: the reload applies, no worker can switch, the old
+            # connections keep serving, and the metric says how many workers wait.
+            r.write([insert_backend()], redis=redis_section(free_port(), "r1"))
+            self.assertEqual(r.applied(self)["restart_needed"], [])
+            wait_until(lambda: r.metrics().get("sticky_redis_settings_pending") == workers, timeout=5,
+                       what="every worker waiting for the new settings to connect")
+            self.assertEqual(r.metrics()["sticky_redis_connected"], workers)
+            ask(r.port, "198.18.63.2")
+            wait_until(lambda: redis_cli(redis.port, "EXISTS", redis_key("198.18.63.2", "app_insert")) == "1",
+                       timeout=5, what="a new pin written through the running connection")
+
+            # Back to settings that connect: nothing waits any more.
+            r.write([insert_backend()], redis=section)
+            r.applied(self)
+            wait_until(lambda: r.metrics().get("sticky_redis_settings_pending") == 0, timeout=5,
+                       what="no worker waiting")
+            self.assertEqual(settled(lambda: r.metrics()["sticky_redis_connected"], quiet=1.2), workers)
+
+
 class ReloadWithoutConfigFile(unittest.TestCase):
     def test_an_agent_started_without_a_config_file_answers_409_and_survives_sighup(self):
         with Stack(prefix="sticky-reload-noconf-") as stack:
