@@ -433,6 +433,17 @@ class ReloadWithRedis(unittest.TestCase):
             ask(r.port, "198.18.61.1")
             in_redis(redis.port, "198.18.61.1")
 
+            # Only the lookup deadline changed: the workers' clients are made again, the subscriber
+            # (no lookups) stays subscribed: no new warm-up pass over Redis.
+            scans = settled(lambda: r.metrics()["sticky_redis_warmup_scans_total"], quiet=1.2, what="warm-ups")
+            r.write([insert_backend(ttl="12m")], redis=section.replace("lookup_deadline: 20ms", "lookup_deadline: 30ms"))
+            self.assertEqual(r.applied(self)["restart_needed"], [])
+            workers = settled(lambda: r.metrics()["sticky_redis_connected"], quiet=1.2, what="workers connected")
+            wait_until(lambda: r.metrics()["sticky_redis_connects_total"] >= connects + workers, timeout=5,
+                       what="each worker connected again")
+            self.assertEqual(r.metrics().get("sticky_redis_settings_pending"), 0)
+            self.assertEqual(settled(lambda: r.metrics()["sticky_redis_warmup_scans_total"], quiet=1.2), scans)
+
             # The first Redis dies: new clients are placed anyway, their writes wait in the queues.
             redis.stop(signal.SIGKILL)
             waiting = [f"198.18.62.{i}" for i in range(1, 5)]

@@ -43,15 +43,33 @@ SharedStore::~SharedStore() {
 void SharedStore::start_subscriber(struct ev_loop* loop) {
   subscriber_loop_ = loop;
   subscriber_generation_ = options_generation();
-  const OptionsPtr options = this->options();
-  subscriber_ = std::make_unique<RedisSubscriber>(loop, *options, subscriber_counters_, [this](const StickyRecord& r) {
+  subscriber_options_ = options();
+  subscriber_ = std::make_unique<RedisSubscriber>(loop, *subscriber_options_, subscriber_counters_, [this](const StickyRecord& r) {
     apply(r, static_cast<std::int64_t>(ev_now(subscriber_loop_) * 1000.0));
   });
   subscriber_->start();
 }
 
+namespace {
+
+// The subscriber does no lookups and queues no writes: a change of only those settings leaves it
+// subscribed (a restart would mean a full warm-up SCAN of Redis for nothing).
+bool subscriber_unaffected(RedisOptions a, RedisOptions b) {
+  a.lookup_deadline_ms = b.lookup_deadline_ms;
+  a.queue = b.queue;
+  return a == b;
+}
+
+}  // namespace
+
 void SharedStore::follow_options() {
   if (!subscriber_ || subscriber_generation_ == options_generation()) return;
+  const OptionsPtr next = options();
+  if (subscriber_unaffected(*subscriber_options_, *next)) {
+    subscriber_generation_ = options_generation();
+    subscriber_options_ = next;
+    return;
+  }
   subscriber_->stop();
   subscriber_.reset();
   start_subscriber(subscriber_loop_);  // subscribes, then warms up from the new Redis

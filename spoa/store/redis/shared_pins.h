@@ -66,7 +66,8 @@ class SharedStore {
   mutable std::mutex options_mutex_;
   OptionsPtr options_;
   std::atomic<std::uint64_t> options_generation_{0};
-  std::uint64_t subscriber_generation_ = 0;  // subscriber's loop only
+  std::uint64_t subscriber_generation_ = 0;  // subscriber's loop only, as the next one
+  OptionsPtr subscriber_options_;
   StickyTable& table_;
   ServerRegistry& registry_;
   mutable std::mutex backends_mutex_;
