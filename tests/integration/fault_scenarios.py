@@ -206,6 +206,50 @@ def agent_reload(pre=3.0, post=4.0, rate=100.0, threads=4, reloads=10, every=0.2
         return result
 
 
+def redis_switch(pre=3.0, post=4.0, rate=100.0, threads=4):
+    """The agent reloaded (SIGHUP) with another Redis address under load, half ever-new clients (a
+    Redis lookup each), half returning: every worker connects to the new Redis before it leaves the
+    old one. Nothing may fail or move; the new clients after the switch are in the new Redis."""
+    with Stack(prefix="sticky-redis-switch-") as rstack, Stack(prefix="sticky-node-switch-") as stack:
+        old = rstack.start_redis("redis-old")
+        agent, port, _ = akamai_node(stack, redis_port=old.port)
+        new = rstack.start_redis("redis-new")
+        path = stack.path("sticky-agent.yaml")
+        with open(path) as f:
+            text = f.read()
+        assert f"address: 127.0.0.1:{old.port}\n" in text
+        fresh, back = steady_load.ever_new(), steady_load.returning(32)
+        load = steady_load.Load(port, threads=threads, rate=rate, duration=pre + post + 30,
+                                client_of=lambda t, n: fresh(t, n) if t % 2 else back(t, n))
+        time.sleep(pre)
+        m0 = agent_metrics(agent.metrics_port)
+        fault_at = time.monotonic()
+        stack.write("sticky-agent.yaml", text.replace(f"address: 127.0.0.1:{old.port}\n",
+                                                      f"address: 127.0.0.1:{new.port}\n"))
+        os.kill(agent.pid, signal.SIGHUP)
+
+        def agent_links(p):
+            return sum(1 for line in redis_cli(p, "CLIENT", "LIST").splitlines() if "cmd=client" not in line)
+        wait_until(lambda: agent_links(old.port) == 0 and agent_links(new.port) > 0, timeout=10,
+                   what="every connection moved to the new Redis")
+        fault_end = time.monotonic()
+        time.sleep(post)
+        records = load.finish()
+        time.sleep(1.2)  # the workers publish their Redis counters about once a second
+        m1 = agent_metrics(agent.metrics_port)
+        result = summarize(records, fault_at, fault_end, load.retried)
+        moved = m1.get('sticky_persist_decisions_total{reason="moved"}', 0) - \
+            m0.get('sticky_persist_decisions_total{reason="moved"}', 0)
+        result.update({
+            "fault": "agent reloaded with another Redis address", "switch_s": round(fault_end - fault_at, 2),
+            "pins_moved": moved, "settings_pending_end": m1.get("sticky_redis_settings_pending"),
+            "redis": counter_deltas(m0, m1, REDIS_COUNTERS), "queue_depth_end": m1.get("sticky_redis_queue_depth"),
+            "keys_old_new": [int(redis_cli(old.port, "DBSIZE") or -1), int(redis_cli(new.port, "DBSIZE") or -1)],
+            "agent_alive": agent.alive(),
+        })
+        return result
+
+
 # -- Redis faults -----------------------------------------------------------------------------
 
 def redis_fault(kind="kill", pre=3.0, post=4.0, down=2.0, rate=100.0, threads=4):

@@ -8,6 +8,7 @@ scenarios as the ctests (tests/integration/fault_scenarios.py), run longer, per 
   redis-sleep   Redis `DEBUG SLEEP --down` (alive, answering nothing)
   backend-kill  one application server killed (SIGKILL)
   agent-reload  the agent reloaded (SIGHUP) 10 times, 0.2 s apart, each with a changed TTL
+  redis-switch  the agent reloaded (SIGHUP) with another Redis address: connections moved live
 
 For each: requests, failed, retried on a new connection (a keep-alive connection the old HAProxy
 closed while idle), answers HAProxy gave without the agent (by SPOE error), latency p50/p99/max
@@ -32,7 +33,7 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 import haproxy_versions  # noqa: E402
 DEFAULT_HAPROXY = ["haproxy", os.path.join(HERE, "..", "..", "..", "build", "haproxy", "3.2.0", "haproxy")]
 SCENARIOS = ["reload-sf", "reload-usr2", "redis-kill", "redis-sleep", "sentinel-failover", "backend-kill",
-             "agent-reload"]
+             "agent-reload", "redis-switch"]
 
 
 def parse_args():
@@ -66,6 +67,8 @@ def child(args):
         return fs.backend_kill(**common)
     if args.child == "agent-reload":
         return fs.agent_reload(**common)
+    if args.child == "redis-switch":
+        return fs.redis_switch(**common)
     raise SystemExit(f"unknown scenario {args.child}")
 
 
