@@ -77,6 +77,14 @@ def check_served(test, r):
     test.assertLessEqual(sum(r["undecided"].values()), max(3, r["requests"] * LATE_SHARE))
 
 
+def mixed_load(port, threads, rate, duration):
+    """Half the threads ever-new clients (every request a local miss: a Redis lookup), half a
+    returning set of 32 (pinned, table hits)."""
+    fresh, back = steady_load.ever_new(), steady_load.returning(32)
+    return steady_load.Load(port, threads=threads, rate=rate, duration=duration,
+                            client_of=lambda t, n: fresh(t, n) if t % 2 else back(t, n))
+
+
 def akamai_node(stack, redis_port=None, haproxy_args=(), haproxy_cfg="haproxy.cfg", extra_env=None,
                 agent_replacements=()):
     """Agent (with /metrics) + HAProxy for haproxy-conf/akamai, loopback trusted as the CDN edge."""
@@ -218,9 +226,7 @@ def redis_switch(pre=3.0, post=4.0, rate=100.0, threads=4):
         with open(path) as f:
             text = f.read()
         assert f"address: 127.0.0.1:{old.port}\n" in text
-        fresh, back = steady_load.ever_new(), steady_load.returning(32)
-        load = steady_load.Load(port, threads=threads, rate=rate, duration=pre + post + 30,
-                                client_of=lambda t, n: fresh(t, n) if t % 2 else back(t, n))
+        load = mixed_load(port, threads, rate, duration=pre + post + 30)
         time.sleep(pre)
         m0 = agent_metrics(agent.metrics_port)
         fault_at = time.monotonic()
@@ -259,9 +265,7 @@ def redis_fault(kind="kill", pre=3.0, post=4.0, down=2.0, rate=100.0, threads=4)
     with Stack(prefix=f"sticky-redis-{kind}-") as rstack, Stack(prefix=f"sticky-node-{kind}-") as stack:
         redis = rstack.start_redis(extra=("--enable-debug-command", "local"))
         agent, port, _ = akamai_node(stack, redis_port=redis.port)
-        fresh, back = steady_load.ever_new(), steady_load.returning(32)
-        load = steady_load.Load(port, threads=threads, rate=rate, duration=pre + post + down + 30,
-                                client_of=lambda t, n: fresh(t, n) if t % 2 else back(t, n))
+        load = mixed_load(port, threads, rate, duration=pre + post + down + 30)
         time.sleep(pre)
         m0 = agent_metrics(agent.metrics_port)
         fault_at = time.monotonic()
@@ -323,9 +327,7 @@ def sentinel_failover(pre=3.0, post=4.0, rate=100.0, threads=4, master_name="sti
         section = redis_section(0, "a").replace(
             "  address: 127.0.0.1:0\n", f'  sentinels: ["127.0.0.1:{sentinel.port}"]\n  master_name: {master_name}\n')
         agent, port, _ = akamai_node(stack, agent_replacements=(("backends:\n", section + "backends:\n"),))
-        fresh, back = steady_load.ever_new(), steady_load.returning(32)
-        load = steady_load.Load(port, threads=threads, rate=rate, duration=pre + post + 40,
-                                client_of=lambda t, n: fresh(t, n) if t % 2 else back(t, n))
+        load = mixed_load(port, threads, rate, duration=pre + post + 40)
         time.sleep(pre)
         m0 = agent_metrics(agent.metrics_port)
         fault_at = time.monotonic()
