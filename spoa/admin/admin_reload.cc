@@ -51,6 +51,18 @@ io::HttpResponse AdminApi::config_status() {
       .field("reloads_refused", s->refused)
       .field("last_reload_successful", s->last_successful());
   string_list(j, "restart_needed", s->restart_needed);
+  if (const auto redis = store_.redis_status()) {
+    j.key("redis")
+        .begin_object()
+        .field("servers", redis->servers)
+        .field("cluster", redis->cluster)
+        .field("node_id", redis->node_id)
+        .field("workers", redis->workers)
+        .field("workers_connected", redis->connected)
+        .field("workers_on_previous_settings", redis->settings_pending)
+        .field("queue_depth", redis->queue_depth)
+        .end_object();
+  }
   j.key("last_reload").begin_object();
   outcome_fields(j, s->last);
   j.end_object();

@@ -134,6 +134,28 @@ std::optional<agent::ReloadOutcome> StoreAdapter::reload() {
   return r;
 }
 
+std::optional<StoreAdapter::RedisStatus> StoreAdapter::redis_status() const {
+  if (!sources_.shared) return std::nullopt;
+  const store::SharedStore::OptionsPtr o = sources_.shared->options();
+  RedisStatus s;
+  if (o->sentinels.empty()) {
+    s.servers = o->server.host + ":" + std::to_string(o->server.port);
+  } else {
+    s.servers = "sentinels ";
+    for (std::size_t i = 0; i < o->sentinels.size(); ++i)
+      s.servers += (i ? "," : "") + o->sentinels[i].host + ":" + std::to_string(o->sentinels[i].port);
+    s.servers += " master " + o->sentinel_master;
+  }
+  s.cluster = o->cluster;
+  s.node_id = o->node_id;
+  s.workers = sources_.shared->workers();
+  const store::RedisCounters t = sources_.shared->totals();
+  s.connected = t.connected;
+  s.settings_pending = t.settings_pending;
+  s.queue_depth = t.queue_depth;
+  return s;
+}
+
 std::optional<agent::ReloadStatus> StoreAdapter::reload_status() const {
   if (!sources_.reloader) return std::nullopt;
   return sources_.reloader->status();

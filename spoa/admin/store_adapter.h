@@ -106,6 +106,17 @@ class StoreAdapter {
   std::optional<CookieFacts> decode_cookie(int backend, std::string_view value, std::int64_t now_ms) const;
 
   bool sharing() const { return redis_ != nullptr; }
+  // Where the pins are shared and how the workers' links are (as last published, about once a
+  // second): what an operator checks after a reload changed the Redis settings.
+  struct RedisStatus {
+    std::string servers;  // "host:port", or "sentinels h:p,... master NAME"
+    std::string cluster, node_id;
+    int workers = 0;
+    std::uint64_t connected = 0;         // workers whose link is up
+    std::uint64_t settings_pending = 0;  // workers still on the previous settings
+    std::uint64_t queue_depth = 0;       // writes waiting for Redis
+  };
+  std::optional<RedisStatus> redis_status() const;
   std::string node_id() const;
   RedisSyncResult erase_shared(int backend, const KeyInput& key, std::int64_t now_ms);
   RedisSyncResult shared_record(int backend, const KeyInput& key);

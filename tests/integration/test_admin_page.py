@@ -11,6 +11,7 @@ from admin_stack import Admin, artifact_dir, haproxy_status, start_admin_stack
 from cdp import CHROMIUM, Browser
 from harness import HAPROXY_BIN, Stack, runtime_api, wait_until
 from persist_stack import Http
+from shared_stack import redis_section
 
 
 def haproxy_version():
@@ -24,10 +25,12 @@ class AdminPageInChromium(unittest.TestCase):
         self.stack = Stack(prefix="sticky-admin-page-")
         self.browser = None
         try:
+            self.redis = self.stack.start_redis()
             self.s = start_admin_stack(self.stack, replacements=[
-                ("backends:\n", "hsaf:\n  - name: edge\n    input: {mode: url, query: drop}\n"
-                                "    tiers: [{min: 100, max: 500}]\n    regions: [{name: local, backend: app}]\n"
-                                "backends:\n")])
+                ("backends:\n", redis_section(self.redis.port, "page") +
+                 "hsaf:\n  - name: edge\n    input: {mode: url, query: drop}\n"
+                 "    tiers: [{min: 100, max: 500}]\n    regions: [{name: local, backend: app}]\n"
+                 "backends:\n")])
             self.browser = Browser()
         except Exception:
             self.tearDown()
@@ -116,6 +119,10 @@ class AdminPageInChromium(unittest.TestCase):
         action = b.js("window.__stickyAdmin.lastAction")
         self.assertEqual((action["action"], action["status"], action["body"]["outcome"]), ("reload", 200, "applied"))
         self.assertEqual(b.js("document.getElementById('cfg-outcome').textContent"), "applied")
+        # Where the pins are shared, and the workers' links to it.
+        self.assertEqual(b.js("document.getElementById('cfg-redis').textContent"), f"127.0.0.1:{self.redis.port}")
+        self.assertRegex(b.js("document.getElementById('cfg-redis-links').textContent"), r"^\d+ of [1-9]\d*$")
+        self.assertIsNone(b.js("document.getElementById('cfg-redis-pending')"))
         b.wait_js("window.__stickyAdmin.refreshes > 0", what="a refresh after the reload")
         self.assertEqual({n: self.dom_server(n)[1] for n in ("s1", "s2", "s3")}, pins_before)
         self.assertEqual(b.console_errors(), [])

@@ -489,13 +489,21 @@ class ReloadWithRedis(unittest.TestCase):
             workers = settled(lambda: r.metrics()["sticky_redis_connected"], quiet=1.2, what="workers connected")
             self.assertGreaterEqual(workers, 1)
 
+            self.assertEqual(r.config()["redis"], {
+                "servers": f"127.0.0.1:{redis.port}", "cluster": "it", "node_id": "r1", "workers": workers,
+                "workers_connected": workers, "workers_on_previous_settings": 0, "queue_depth": 0})
+
             # A port nothing listens on: the reload applies, no worker can switch, the old
-            # connections keep serving, and the metric says how many workers wait.
-            r.write([insert_backend()], redis=redis_section(free_port(), "r1"))
+            # connections keep serving, and the metric and the admin API say how many workers wait.
+            dead = free_port()
+            r.write([insert_backend()], redis=redis_section(dead, "r1"))
             self.assertEqual(r.applied(self)["restart_needed"], [])
             wait_until(lambda: r.metrics().get("sticky_redis_settings_pending") == workers, timeout=5,
                        what="every worker waiting for the new settings to connect")
             self.assertEqual(r.metrics()["sticky_redis_connected"], workers)
+            redis_now = r.config()["redis"]
+            self.assertEqual((redis_now["servers"], redis_now["workers_connected"],
+                              redis_now["workers_on_previous_settings"]), (f"127.0.0.1:{dead}", workers, workers))
             ask(r.port, "198.18.63.2")
             wait_until(lambda: redis_cli(redis.port, "EXISTS", redis_key("198.18.63.2", "app_insert")) == "1",
                        timeout=5, what="a new pin written through the running connection")

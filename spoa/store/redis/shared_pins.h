@@ -57,6 +57,7 @@ class SharedStore {
   // another agent's first pin beat ours (a lost SET NX: the first writer wins).
   void apply(const StickyRecord& record, std::int64_t now_ms, bool authoritative = false);
 
+  int workers() const { return static_cast<int>(snapshots_.size()) - 1; }
   void publish_counters(int index, const RedisCounters& c);
   RedisCounters totals() const;
   std::uint64_t applied() const;
