@@ -203,14 +203,36 @@ class PartitionedNode(DecisionLog, unittest.TestCase):
         # winner (redis/README.md: "on NX loss GET k -> caller adopts winner"), so both nodes end on A's pin.
         wait_until(lambda: b.metrics()["sticky_redis_conflicts_total"] - m0["sticky_redis_conflicts_total"]
                    >= len(clients), timeout=20, what="B's queued pins meeting A's in Redis")
+        # A request HAProxy had to route without the agent (its 50 ms SPOE timeout, possible on a
+        # loaded machine while B reconnects and flushes) is served where HAProxy chose, and the
+        # agent follows that (a move, written to Redis): such a client legitimately leaves the
+        # winner, and then both nodes must agree on where it went.
+        followed = set()
+
+        def b_serves_the_winners():
+            for c, s in on_a.items():
+                if c in followed:
+                    continue
+                got = self.on(b, c)  # records the answers given without the agent
+                if got is None:
+                    followed.add(c)
+                elif got != s:
+                    return False
+            return True
         try:
-            wait_until(lambda: self.serves_all(b, on_a), timeout=5, what="B serving the pins that won in Redis")
+            wait_until(b_serves_the_winners, timeout=5, what="B serving the pins that won in Redis")
         except TimeoutError:
-            wrong = {c: (on_a[c], ask(b.host, b.port, c)[1]) for c in clients}
+            wrong = {c: (on_a[c], ask(b.host, b.port, c)[1]) for c in clients if c not in followed}
             wrong = {c: v for c, v in wrong.items() if v[0] != v[1]}
             self.fail(f"B kept its own losing pin for {len(wrong)} of {len(split)} split clients "
-                      f"(client: (winner in Redis, B's server)): {wrong}")
-        self.assertTrue(self.serves_all(a, on_a))
+                      f"(client: (winner in Redis, B's server)): {wrong}; routed without the agent: {followed}")
+        self.assertLessEqual(len(followed), max(3, len(clients) // 5), f"too many SPOE timeouts: {self.undecided}")
+        self.assertTrue(self.serves_all(a, {c: s for c, s in on_a.items() if c not in followed}))
+        def agree(c):
+            on_a_now, on_b_now = self.on(a, c), self.on(b, c)
+            return on_a_now is not None and on_a_now == on_b_now
+        wait_until(lambda: all(agree(c) for c in followed), timeout=10,
+                   what=f"both nodes agreeing on the clients routed without the agent: {followed}")
 
     def test_client_moved_on_both_sides_of_the_cut_ends_on_one_server(self):
         a, b = self.a, self.b
