@@ -11,7 +11,8 @@ Printed per round and as medians:
   twice       keys in both Redis at the end (writes sent again after the old connection closed
               with their reply outstanding: harmless, the old Redis is no longer read)
   rate        requests/s of that load, against a round of the same load without a switch
-              (alternating, ratio of medians)
+              (alternating, ratio of medians); a switch round includes the subscriber's warm-up
+              from the new Redis, which here holds every earlier round's keys
 
 Usage: redis_switch_bench.py [--agent BIN] [--spop-load BIN] [--rounds N] [--clients N]
 """
@@ -133,12 +134,16 @@ def main():
                 offset += args.clients
         m = urllib.request.urlopen(f"http://127.0.0.1:{metrics}/metrics", timeout=10).read().decode()
         dropped = re.search(r"^sticky_redis_dropped_total (\S+)", m, re.M)
+        warmed = re.search(r"^sticky_redis_warmup_keys_total (\S+)", m, re.M)
         print(f"switch_ms  median {statistics.median(switch_ms):.1f}  min {min(switch_ms):.1f}  "
               f"max {max(switch_ms):.1f}  ({links} agent connections moved each time)")
         print(f"lost       {sum(lost)} of {len(lost) * args.clients} clients placed during a switch; "
               f"sticky_redis_dropped_total {dropped.group(1) if dropped else '?'}")
         a, b = key_sets([redis[0].port, redis[1].port])
         print(f"twice      {len(a & b)} keys in both Redis ({len(a)} and {len(b)} keys)")
+        # The subscriber warms the table up from each new Redis: here it holds the earlier rounds'
+        # keys, so each switch reads them all (the main cost of a switch round below).
+        print(f"warm-up    {warmed.group(1) if warmed else '?'} keys read by the subscriber's warm-ups in all")
         print(f"rate       with a switch {statistics.median(with_switch):,.0f} req/s  without "
               f"{statistics.median(without):,.0f} req/s  ratio "
               f"{statistics.median(with_switch) / statistics.median(without):.3f}")
