@@ -34,12 +34,11 @@ timeval tv_of(int ms) {
   return tv;
 }
 
-std::string where(const store::RedisEndpoint& e) { return e.host + ":" + std::to_string(e.port); }
 
 Context connect_to(const store::RedisEndpoint& e, const store::RedisOptions& o, std::string& error) {
   Context c(redisConnectWithTimeout(e.host.c_str(), e.port, tv_of(o.connect_timeout_ms)));
   if (!c || c->err) {
-    error = "redis " + where(e) + ": " + (c ? std::string(c->errstr) : std::string("out of memory"));
+    error = "redis " + store::endpoint_text(e) + ": " + (c ? std::string(c->errstr) : std::string("out of memory"));
     return nullptr;
   }
   redisSetTimeout(c.get(), tv_of(o.command_timeout_ms));
@@ -93,7 +92,7 @@ Context connect_master(const store::RedisOptions& o, std::string& error) {
         found = true;
         break;
       }
-      if (error.empty()) error = "sentinel " + where(s) + ": no master named '" + o.sentinel_master + "'";
+      if (error.empty()) error = "sentinel " + store::endpoint_text(s) + ": no master named '" + o.sentinel_master + "'";
     }
     if (!found) return nullptr;
     error.clear();

@@ -19,9 +19,12 @@ void StoreAdapter::refresh() {
   backends_ = sources_.persist ? sources_.persist->current() : nullptr;
   profiles_ = sources_.hsaf ? sources_.hsaf->current() : nullptr;
   // The admin's own Redis connection follows a reload's new settings as the workers' do.
-  if (sources_.shared && (!redis_ || redis_generation_ != sources_.shared->options_generation())) {
-    redis_generation_ = sources_.shared->options_generation();
-    redis_ = std::make_unique<RedisSync>(*sources_.shared->options());
+  if (sources_.shared) {
+    store::SharedStore::OptionsPtr latest = sources_.shared->options();
+    if (latest != redis_options_) {
+      redis_ = std::make_unique<RedisSync>(*latest);
+      redis_options_ = std::move(latest);
+    }
   }
 }
 
@@ -139,11 +142,10 @@ std::optional<StoreAdapter::RedisStatus> StoreAdapter::redis_status() const {
   const store::SharedStore::OptionsPtr o = sources_.shared->options();
   RedisStatus s;
   if (o->sentinels.empty()) {
-    s.servers = o->server.host + ":" + std::to_string(o->server.port);
+    s.servers = store::endpoint_text(o->server);
   } else {
     s.servers = "sentinels ";
-    for (std::size_t i = 0; i < o->sentinels.size(); ++i)
-      s.servers += (i ? "," : "") + o->sentinels[i].host + ":" + std::to_string(o->sentinels[i].port);
+    for (std::size_t i = 0; i < o->sentinels.size(); ++i) s.servers += (i ? "," : "") + store::endpoint_text(o->sentinels[i]);
     s.servers += " master " + o->sentinel_master;
   }
   s.cluster = o->cluster;

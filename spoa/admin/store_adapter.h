@@ -139,7 +139,7 @@ class StoreAdapter {
   std::shared_ptr<const agent::PersistBackends> backends_;  // refresh()'s generation
   std::shared_ptr<const agent::HsafProfiles> profiles_;
   std::unique_ptr<RedisSync> redis_;
-  std::uint64_t redis_generation_ = 0;  // the SharedStore settings redis_ was built with
+  std::shared_ptr<const store::RedisOptions> redis_options_;  // what redis_ was built with
 };
 
 }  // namespace sticky::admin

@@ -6,6 +6,8 @@
 
 namespace sticky::store {
 
+std::string endpoint_text(const RedisEndpoint& e) { return e.host + ":" + std::to_string(e.port); }
+
 std::string validate(const RedisOptions& o) {
   if (!valid_cluster_name(o.cluster)) return "redis.cluster: must match [A-Za-z0-9._-]{1,64}";
   if (o.node_id.empty() || o.node_id.size() > kMaxOriginLen) return "redis.node_id: must be 1..64 bytes";

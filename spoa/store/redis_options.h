@@ -38,6 +38,9 @@ struct RedisOptions {
   bool operator==(const RedisOptions&) const = default;
 };
 
+// "host:port", as logs and the admin API show an endpoint.
+std::string endpoint_text(const RedisEndpoint& e);
+
 // Empty string when valid, else the first problem ("redis.cluster: ...").
 std::string validate(const RedisOptions& options);
 

@@ -62,6 +62,16 @@ def summarize(records, fault_at, fault_end, retried):
     }
 
 
+def after_fault(load, agent, fault_at, fault_end, post, redis_counters=False):
+    """`post` more seconds of load, then its summary and the agent's metrics. With
+    `redis_counters`, a second's wait first: the workers publish those about once a second."""
+    time.sleep(post)
+    records = load.finish()
+    if redis_counters:
+        time.sleep(1.2)
+    return summarize(records, fault_at, fault_end, load.retried), agent_metrics(agent.metrics_port)
+
+
 # Answers HAProxy may give alone after the 50 ms processing timeout (a loaded box): a share of them.
 LATE_SHARE = 0.02
 
@@ -200,10 +210,7 @@ def agent_reload(pre=3.0, post=4.0, rate=100.0, threads=4, reloads=10, every=0.2
         wait_until(lambda: agent_metrics(agent.metrics_port).get(applied, 0) >= reloads, timeout=10,
                    what="every reload applied")
         fault_end = time.monotonic()
-        time.sleep(post)
-        records = load.finish()
-        m1 = agent_metrics(agent.metrics_port)
-        result = summarize(records, fault_at, fault_end, load.retried)
+        result, m1 = after_fault(load, agent, fault_at, fault_end, post)
         moved = m1.get('sticky_persist_decisions_total{reason="moved"}', 0) - \
             m0.get('sticky_persist_decisions_total{reason="moved"}', 0)
         result.update({
@@ -239,11 +246,7 @@ def redis_switch(pre=3.0, post=4.0, rate=100.0, threads=4):
         wait_until(lambda: agent_links(old.port) == 0 and agent_links(new.port) > 0, timeout=10,
                    what="every connection moved to the new Redis")
         fault_end = time.monotonic()
-        time.sleep(post)
-        records = load.finish()
-        time.sleep(1.2)  # the workers publish their Redis counters about once a second
-        m1 = agent_metrics(agent.metrics_port)
-        result = summarize(records, fault_at, fault_end, load.retried)
+        result, m1 = after_fault(load, agent, fault_at, fault_end, post, redis_counters=True)
         moved = m1.get('sticky_persist_decisions_total{reason="moved"}', 0) - \
             m0.get('sticky_persist_decisions_total{reason="moved"}', 0)
         result.update({
@@ -290,11 +293,7 @@ def redis_fault(kind="kill", pre=3.0, post=4.0, down=2.0, rate=100.0, threads=4)
                 recovered = time.monotonic() - fault_end
                 break
             time.sleep(0.1)
-        time.sleep(post)
-        records = load.finish()
-        time.sleep(1.2)  # the workers publish their Redis counters about once a second
-        m1 = agent_metrics(agent.metrics_port)
-        result = summarize(records, fault_at, fault_end, load.retried)
+        result, m1 = after_fault(load, agent, fault_at, fault_end, post, redis_counters=True)
         keys = int(redis_cli(redis.port, "DBSIZE") or -1)
         result.update({
             "fault": f"Redis kill -9, restarted after {down:g} s" if kind == "kill" else f"Redis DEBUG SLEEP {down:g}",
@@ -351,11 +350,7 @@ def sentinel_failover(pre=3.0, post=4.0, rate=100.0, threads=4, master_name="sti
                 break
             time.sleep(0.1)
         fault_end = time.monotonic()
-        time.sleep(post)
-        records = load.finish()
-        time.sleep(1.2)  # the workers publish their Redis counters about once a second
-        m1 = agent_metrics(agent.metrics_port)
-        result = summarize(records, fault_at, fault_end, load.retried)
+        result, m1 = after_fault(load, agent, fault_at, fault_end, post, redis_counters=True)
         result.update({
             "fault": "Sentinel failover (master kill -9)",
             "replica_promoted_s": round(promoted, 2) if promoted is not None else None,

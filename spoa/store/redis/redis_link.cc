@@ -59,7 +59,7 @@ void RedisLink::open(const RedisEndpoint& endpoint) {
     return;
   }
   if (ac->err) {
-    std::string why = std::string("connect ") + endpoint.host + ":" + std::to_string(endpoint.port) + ": " + ac->errstr;
+    std::string why = "connect " + endpoint_text(endpoint) + ": " + ac->errstr;
     redisAsyncFree(ac);
     context_gone(why, false);
     return;
@@ -305,8 +305,7 @@ void RedisLink::on_connect(const redisAsyncContext* ac, int status) {
   auto* self = static_cast<RedisLink*>(ac->data);
   if (self == nullptr || ac != self->ac_) return;
   if (status != REDIS_OK) {
-    std::string why = std::string("connect ") + self->endpoint_.host + ":" + std::to_string(self->endpoint_.port) +
-                      ": " + (ac->errstr[0] ? ac->errstr : "failed");
+    std::string why = "connect " + endpoint_text(self->endpoint_) + ": " + (ac->errstr[0] ? ac->errstr : "failed");
     self->ac_ = nullptr;  // hiredis frees it after this callback
     self->context_gone(why, false);
     return;

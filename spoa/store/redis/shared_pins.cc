@@ -22,7 +22,6 @@ void SharedStore::reconfigure(RedisOptions options) {
     std::lock_guard<std::mutex> lock(options_mutex_);
     options_ = std::move(next);
   }
-  options_generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 SharedStore::Backends SharedStore::backends() const {
@@ -42,7 +41,6 @@ SharedStore::~SharedStore() {
 
 void SharedStore::start_subscriber(struct ev_loop* loop) {
   subscriber_loop_ = loop;
-  subscriber_generation_ = options_generation();
   subscriber_options_ = options();
   subscriber_ = std::make_unique<RedisSubscriber>(loop, *subscriber_options_, subscriber_counters_, [this](const StickyRecord& r) {
     apply(r, static_cast<std::int64_t>(ev_now(subscriber_loop_) * 1000.0));
@@ -63,11 +61,11 @@ bool subscriber_unaffected(RedisOptions a, RedisOptions b) {
 }  // namespace
 
 void SharedStore::follow_options() {
-  if (!subscriber_ || subscriber_generation_ == options_generation()) return;
-  const OptionsPtr next = options();
+  if (!subscriber_) return;
+  OptionsPtr next = options();
+  if (next == subscriber_options_) return;
   if (subscriber_unaffected(*subscriber_options_, *next)) {
-    subscriber_generation_ = options_generation();
-    subscriber_options_ = next;
+    subscriber_options_ = std::move(next);
     return;
   }
   subscriber_->stop();
@@ -132,7 +130,6 @@ SharedPins::SharedPins(SharedStore& shared, struct ev_loop* loop, int index)
       loop_(loop),
       index_(index),
       options_(shared.options()),
-      options_generation_(shared.options_generation()),
       client_(std::make_unique<RedisClient>(loop, *options_, counters_)) {}
 
 SharedPins::~SharedPins() {
@@ -141,11 +138,9 @@ SharedPins::~SharedPins() {
 }
 
 void SharedPins::follow_options() {
-  // Read the generation first: settings published meanwhile are newer still, and seen next time.
-  const std::uint64_t generation = shared_.options_generation();
-  if (generation == options_generation_) return;
-  options_generation_ = generation;
-  next_options_ = shared_.options();  // a successor still connecting is replaced by this one
+  SharedStore::OptionsPtr latest = shared_.options();
+  if (latest == (next_client_ ? next_options_ : options_)) return;
+  next_options_ = std::move(latest);  // a successor still connecting is replaced by this one
   next_client_ = std::make_unique<RedisClient>(loop_, *next_options_, counters_);
   next_client_->on_connected([this, successor = next_client_.get()] {
     if (next_client_.get() == successor) promote_next_client();  // later reconnects: nothing to do

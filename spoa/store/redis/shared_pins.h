@@ -4,14 +4,13 @@
 // other agents' pins arrive through pub/sub and warm-up and go into the table.
 // One SharedPins per worker loop (its own RedisClient, no cross-thread hand-off); one SharedStore
 // per process, with the subscriber on one loop.
-// New Redis settings (a reload) are published here as a new generation; each loop notices it at
+// New Redis settings (a reload) are published here as a new options object; each loop notices it at
 // its once-a-second counter flush and starts a client with them beside the running one, which
 // keeps serving until the new one is connected and takes its queued writes (make before break:
 // no gap in lookups, and new settings that never connect leave the old connection in use). The
 // subscriber's loop restarts the subscriber. The request path never looks.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -36,9 +35,8 @@ class SharedStore {
 
   using OptionsPtr = std::shared_ptr<const RedisOptions>;
   // The settings now in force (a reload may replace them: keep the pointer, not a reference).
+  // A new pointer means new settings: a loop compares it with the one its client was built with.
   OptionsPtr options() const;
-  // +1 per reconfigure(); a loop compares it with the generation its client was built with.
-  std::uint64_t options_generation() const { return options_generation_.load(std::memory_order_acquire); }
   // Every client reconnects with `options` within about a second (the flush period); pins and
   // queued writes are kept. Any thread.
   void reconfigure(RedisOptions options);
@@ -66,9 +64,7 @@ class SharedStore {
  private:
   mutable std::mutex options_mutex_;
   OptionsPtr options_;
-  std::atomic<std::uint64_t> options_generation_{0};
-  std::uint64_t subscriber_generation_ = 0;  // subscriber's loop only, as the next one
-  OptionsPtr subscriber_options_;
+  OptionsPtr subscriber_options_;  // subscriber's loop only: what the subscriber follows
   StickyTable& table_;
   ServerRegistry& registry_;
   mutable std::mutex backends_mutex_;
@@ -111,7 +107,6 @@ class SharedPins final : public PinStore {
   int index_;
   RedisCounters counters_;
   SharedStore::OptionsPtr options_;  // what client_ was built with
-  std::uint64_t options_generation_ = 0;
   std::unique_ptr<RedisClient> client_;
   // Built with newer settings, connecting; replaces client_ once connected.
   SharedStore::OptionsPtr next_options_;
